@@ -1,0 +1,62 @@
+// Builds the security edge from a validated config: TLS listener, optional
+// HTTP->HTTPS redirect listener, route table, router discovery, pools, the
+// pipeline and the admin app.
+import type { Logger } from 'pino';
+import type { Config, EdgeConfig } from '../shared/config/schema.js';
+import { RouteTable } from '../shared/routing/route-table.js';
+import { ServiceDirectory } from '../shared/discovery/directory.js';
+import { UpstreamPools } from '../shared/proxy/pools.js';
+import { compileTrust } from '../shared/http/forwarded.js';
+import { buildTierApp } from '../shared/tier-app.js';
+import { buildAdminApp } from '../shared/admin.js';
+import { connectRedis, redisCheck } from '../shared/redis.js';
+import { listenOn, type TierRuntime } from '../shared/runtime.js';
+import { edgePipeline, ROUTER_SERVICE } from './pipeline.js';
+import { tlsServerOptions } from './tls.js';
+import { buildRedirectApp } from './redirect.js';
+
+export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
+  const ec: EdgeConfig = config.edge!;
+  const trust = compileTrust(ec.trustedProxies);
+  const routes = new RouteTable(config.routes, () => undefined);
+  const routers = new ServiceDirectory({ [ROUTER_SERVICE]: ec.router }, config.consul, log);
+  const pools = new UpstreamPools();
+  const redis = config.redis ? connectRedis(config.redis.url, log) : undefined;
+  const app = buildTierApp({
+    log, trust, timeouts: ec.timeouts, server: tlsServerOptions(ec),
+    stages: edgePipeline({ trust, routes, routers, pools }),
+  });
+  let httpsPort = ec.listen.port;
+  const redirect = ec.redirectHttp ? buildRedirectApp(log, () => httpsPort) : undefined;
+
+  const runtime: TierRuntime = {
+    log,
+    app,
+    draining: false,
+    admin: buildAdminApp(log, () => {
+      const discovery = routers.status();
+      return {
+        config: { ok: true },
+        serving: { ok: !runtime.draining },
+        routers: { ...discovery, ok: discovery.ready },
+        ...(redis && { redis: redisCheck(redis) }),
+      };
+    }),
+    async listen() {
+      const url = await listenOn(app, ec.listen, 'https');
+      httpsPort = Number(new URL(url).port || 443);
+      const adminUrl = await listenOn(runtime.admin, ec.admin, 'http');
+      const extra = redirect && ec.redirectHttp ? { redirectUrl: await listenOn(redirect, ec.redirectHttp, 'http') } : undefined;
+      return { url, adminUrl, ...(extra && { extra }) };
+    },
+    async close() {
+      runtime.draining = true;
+      await Promise.all([app.close(), redirect?.close()]);
+      await runtime.admin.close();
+      routers.close();
+      await pools.close();
+      redis?.disconnect();
+    },
+  };
+  return runtime;
+}

@@ -1,0 +1,39 @@
+// The security edge's request path, in order. Reading this file tells you
+// everything the edge does to a request before the router sees it.
+import type { Stage } from '../shared/exchange.js';
+import { identify } from '../shared/stages/identify.js';
+import { normalizePath } from '../shared/stages/normalize-path.js';
+import { matchRoute } from '../shared/stages/match-route.js';
+import { forwardUpstream } from '../shared/stages/forward-upstream.js';
+import type { RouteTable } from '../shared/routing/route-table.js';
+import type { ServiceDirectory } from '../shared/discovery/directory.js';
+import type { UpstreamPools } from '../shared/proxy/pools.js';
+import type { TrustFn } from '../shared/http/forwarded.js';
+
+export const ROUTER_SERVICE = 'gatehouse-router';
+// The router answers a timeout itself; the edge waits a little longer so that answer, not the edge's, reaches the client.
+const ROUTER_TIMEOUT_MARGIN_MS = 1_000;
+
+export interface EdgeDeps {
+  readonly trust: TrustFn;
+  readonly routes: RouteTable<unknown>;
+  readonly routers: ServiceDirectory;
+  readonly pools: UpstreamPools;
+}
+
+export function edgePipeline(d: EdgeDeps): Stage[] {
+  return [
+    identify(d.trust, 'https'),  // request id, W3C trace, X-Forwarded-* (client values only from trusted proxies)
+    normalizePath,               // one path for routing, authorisation and the backend; 400 on encoded / \ . NUL
+    matchRoute(d.routes),        // 404 here, before any work, when no route matches
+    // authenticate              — JWT, API key, session, mTLS; signed identity for the router (issue 4)
+    // rateLimit                 — shared counters in Redis (issue 5)
+    forwardUpstream({            // pooled keep-alive connections to a router instance
+      directory: d.routers,
+      pools: d.pools,
+      serviceOf: () => ROUTER_SERVICE,
+      timeoutOf: (ex) => ex.route!.config.timeoutMs + ROUTER_TIMEOUT_MARGIN_MS,
+      preserveHost: true,
+    }),
+  ];
+}

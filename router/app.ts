@@ -1,0 +1,55 @@
+// Builds the routing tier from a validated config: route table, service
+// directory (Consul or static), upstream pools, the pipeline and the admin app.
+import type { Logger } from 'pino';
+import type { Config, RouterConfig } from '../shared/config/schema.js';
+import { RouteTable } from '../shared/routing/route-table.js';
+import { ServiceDirectory } from '../shared/discovery/directory.js';
+import { UpstreamPools } from '../shared/proxy/pools.js';
+import { compileTrust } from '../shared/http/forwarded.js';
+import { buildTierApp } from '../shared/tier-app.js';
+import { buildAdminApp } from '../shared/admin.js';
+import { connectRedis, redisCheck } from '../shared/redis.js';
+import { listenOn, type TierRuntime } from '../shared/runtime.js';
+import { routerPipeline } from './pipeline.js';
+
+export function buildRouter(config: Readonly<Config>, log: Logger): TierRuntime {
+  const rc: RouterConfig = config.router!;
+  const trust = compileTrust(rc.trustedProxies);
+  const routes = new RouteTable(config.routes, () => undefined);
+  const directory = new ServiceDirectory(usedServices(config), config.consul, log);
+  const pools = new UpstreamPools();
+  const redis = config.redis ? connectRedis(config.redis.url, log) : undefined;
+  const app = buildTierApp({ log, trust, timeouts: rc.timeouts, stages: routerPipeline({ trust, routes, directory, pools }) });
+
+  const runtime: TierRuntime = {
+    log,
+    app,
+    draining: false,
+    admin: buildAdminApp(log, () => ({
+      config: { ok: true },
+      serving: { ok: !runtime.draining },
+      discovery: { ...directory.status() , ok: directory.status().ready },
+      ...(redis && { redis: redisCheck(redis) }),
+    })),
+    async listen() {
+      const url = await listenOn(app, rc.listen, 'http');
+      const adminUrl = await listenOn(runtime.admin, rc.admin, 'http');
+      return { url, adminUrl };
+    },
+    async close() {
+      runtime.draining = true;
+      await app.close();
+      await runtime.admin.close();
+      directory.close();
+      await pools.close();
+      redis?.disconnect();
+    },
+  };
+  return runtime;
+}
+
+/** Only services some route uses are watched: one Consul long-poll per service in use. */
+function usedServices(config: Readonly<Config>): Record<string, NonNullable<Config['services'][string]>> {
+  const used = new Set(config.routes.map((r) => r.service));
+  return Object.fromEntries(Object.entries(config.services).filter(([name]) => used.has(name)));
+}

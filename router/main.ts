@@ -1,0 +1,5 @@
+// Entry point of the routing tier: node dist/router/main.js --config gatehouse.yaml
+import { runTier } from '../shared/main.js';
+import { buildRouter } from './app.js';
+
+await runTier('router', buildRouter);

@@ -1,0 +1,34 @@
+// The routing tier's request path, in order. Reading this file tells you
+// everything the router does to a request.
+import type { Stage } from '../shared/exchange.js';
+import { identify } from '../shared/stages/identify.js';
+import { normalizePath } from '../shared/stages/normalize-path.js';
+import { matchRoute } from '../shared/stages/match-route.js';
+import { forwardUpstream } from '../shared/stages/forward-upstream.js';
+import type { RouteTable } from '../shared/routing/route-table.js';
+import type { ServiceDirectory } from '../shared/discovery/directory.js';
+import type { UpstreamPools } from '../shared/proxy/pools.js';
+import type { TrustFn } from '../shared/http/forwarded.js';
+
+export interface RouterDeps {
+  readonly trust: TrustFn;
+  readonly routes: RouteTable<unknown>;
+  readonly directory: ServiceDirectory;
+  readonly pools: UpstreamPools;
+}
+
+export function routerPipeline(d: RouterDeps): Stage[] {
+  return [
+    identify(d.trust, 'http'),   // request id, W3C trace (child span), X-Forwarded-* from trusted edges only
+    normalizePath,               // the router is reachable directly: normalise again, never trust the edge did
+    matchRoute(d.routes),        // 404 when no route matches
+    // authorize                 — the verified identity against the route's policy (issue 6)
+    forwardUpstream({            // round robin over the service's passing instances; 502/503/504 on failure
+      directory: d.directory,
+      pools: d.pools,
+      serviceOf: (ex) => ex.route!.config.service,
+      timeoutOf: (ex) => ex.route!.config.timeoutMs,
+      preserveHost: false,
+    }),
+  ];
+}

@@ -1,0 +1,23 @@
+// The admin listener of a tier: liveness and readiness now, metrics and the
+// admin API later. Kept off the public listener so probes and internals are
+// never reachable through the gateway's routes.
+import fastify, { type FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+
+export interface ReadinessCheck {
+  readonly ok: boolean;
+  readonly [detail: string]: unknown;
+}
+
+export type ReadinessChecks = () => Record<string, ReadinessCheck>;
+
+export function buildAdminApp(log: Logger, checks: ReadinessChecks): FastifyInstance {
+  const app = fastify({ loggerInstance: log, disableRequestLogging: true }) as unknown as FastifyInstance;
+  app.get('/live', async (_req, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
+  app.get('/ready', async (_req, reply) => {
+    const results = checks();
+    const ready = Object.values(results).every((c) => c.ok);
+    return reply.code(ready ? 200 : 503).header('cache-control', 'no-store').send({ ready, checks: results });
+  });
+  return app;
+}

@@ -1,0 +1,115 @@
+// Loads the YAML config, applies environment overrides, validates it against
+// the schema, reports every problem at once like a compiler (file:line:col,
+// field path, expected, found), then freezes it. Nothing downstream re-checks.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Ajv, type ErrorObject } from 'ajv';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { ConfigSchema, type Config } from './schema.js';
+import { applyEnvOverrides, type Env } from './env.js';
+import { crossCheck } from './cross-check.js';
+
+export class ConfigError extends Error {
+  constructor(readonly file: string, readonly problems: readonly string[]) {
+    super(`invalid config ${file}:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+const validate = ajv.compile<Config>(ConfigSchema);
+
+export function loadConfigFile(path: string, env: Env = process.env): Readonly<Config> {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new ConfigError(file, [`cannot read the file: ${(err as Error).message}`]);
+  }
+  return parseConfig(text, file, env);
+}
+
+export function parseConfig(text: string, file: string, env: Env = {}): Readonly<Config> {
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(file, doc.errors.map((e) => {
+      const at = e.linePos?.[0];
+      return `${at ? `line ${at.line}:${at.col}: ` : ''}YAML syntax: ${e.message.split('\n')[0]}`;
+    }));
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  const envProblems: string[] = [];
+  const data = applyEnvOverrides(raw, env, envProblems);
+  if (envProblems.length > 0) throw new ConfigError(file, envProblems);
+  if (!validate(data)) {
+    throw new ConfigError(file, dedupe(validate.errors ?? []).map((e) => describe(e, doc, lines)));
+  }
+  const problems = crossCheck(data);
+  if (problems.length > 0) {
+    throw new ConfigError(file, problems.map((p) => `${where(p.path, doc, lines)}${fieldName(p.path)}: ${p.message}`));
+  }
+  return deepFreeze(data);
+}
+
+/** Ajv reports "required" and "additionalProperties" once per branch; keep one line per field. */
+function dedupe(errors: ErrorObject[]): ErrorObject[] {
+  const seen = new Set<string>();
+  return errors.filter((e) => {
+    const key = `${e.instancePath}|${e.keyword}|${JSON.stringify(e.params)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+function describe(e: ErrorObject, doc: Document, lines: LineCounter): string {
+  const path = pointerToPath(e.instancePath);
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case 'required':
+      return `${where(path, doc, lines)}${fieldName([...path, String(p.missingProperty)])}: is required but missing`;
+    case 'additionalProperties':
+      return `${where(path, doc, lines)}${fieldName([...path, String(p.additionalProperty)])}: unknown field (check the spelling; see the config reference in README.md)`;
+    default: {
+      const found = doc.getIn(path);
+      const expected = (e.parentSchema as { description?: string } | undefined)?.description;
+      return `${where(path, doc, lines)}${fieldName(path)}: expected ${expected ?? e.message ?? e.keyword}${expected ? ` (${e.message})` : ''}, found ${show(found)}`;
+    }
+  }
+}
+
+function pointerToPath(pointer: string): string[] {
+  return pointer === '' ? [] : pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+function fieldName(path: readonly string[]): string {
+  if (path.length === 0) return '(top level)';
+  return path.map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : i === 0 ? s : `.${s}`)).join('');
+}
+
+function where(path: readonly string[], doc: Document, lines: LineCounter): string {
+  for (let n = path.length; n >= 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true);
+    if (isNode(node) && node.range) {
+      const pos = lines.linePos(node.range[0]);
+      return `line ${pos.line}:${pos.col}: `;
+    }
+  }
+  return '';
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  const s = JSON.stringify(value);
+  return s.length > 60 ? `${s.slice(0, 57)}...` : s;
+}
+
+function deepFreeze<T>(value: T): Readonly<T> {
+  if (value && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}

@@ -1,0 +1,114 @@
+// The one source of truth for Gatehouse's configuration: the JSON Schema that
+// validates the YAML file and, through TypeBox, every TypeScript type of it.
+// Never hand-write a config type elsewhere; derive it from here with Static<>.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+
+const Strict = { additionalProperties: false } as const;
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535, description: 'TCP port (0 picks a free one)' });
+const Host = Type.String({ minLength: 1, description: 'address to listen on' });
+const HttpUrl = Type.String({ pattern: '^https?://[^/?#\\s]+/?$', description: 'an http(s) origin such as http://10.0.0.5:8080' });
+const Cidr = Type.String({ pattern: '^([0-9a-fA-F:.]+(/[0-9]{1,3})?|loopback|linklocal|uniquelocal)$', description: 'an IP address, a CIDR range, or loopback/linklocal/uniquelocal' });
+const Millis = (def: number) => Type.Integer({ minimum: 1, default: def });
+
+export const ListenerSchema = Type.Object({
+  host: Type.String({ minLength: 1, default: '127.0.0.1' }),
+  port: Port,
+}, Strict);
+
+export const TlsSchema = Type.Object({
+  cert: Type.String({ minLength: 1, description: 'path to a PEM certificate chain' }),
+  key: Type.String({ minLength: 1, description: 'path to a PEM private key' }),
+}, Strict);
+
+export const ConsulServiceSchema = Type.Object({
+  service: Type.String({ minLength: 1 }),
+  tags: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
+  datacenter: Type.Optional(Type.String({ minLength: 1 })),
+}, Strict);
+
+/**
+ * A named upstream: discovered in Consul, or a static list of origins.
+ * Exactly one of the two is set; load.ts checks that, because a JSON Schema
+ * union would report every branch's errors and bury the one that matters.
+ */
+export const ServiceSchema = Type.Object({
+  consul: Type.Optional(ConsulServiceSchema),
+  static: Type.Optional(Type.Array(HttpUrl, { minItems: 1 })),
+}, Strict);
+
+const Method = Type.Union(
+  ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((m) => Type.Literal(m)),
+);
+
+export const RouteMatchSchema = Type.Object({
+  host: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9.*-]+(:[0-9]+)?$', description: 'a host name, optionally *.suffix' })),
+  pathPrefix: Type.String({ pattern: '^/', default: '/', description: 'matched on whole segments: /api matches /api and /api/x, not /apix' }),
+  methods: Type.Optional(Type.Array(Method, { minItems: 1 })),
+}, Strict);
+
+export const RouteSchema = Type.Object({
+  name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', description: 'kebab-case name used in logs' }),
+  match: RouteMatchSchema,
+  service: Type.String({ minLength: 1, description: 'a key of services' }),
+  timeoutMs: Millis(30_000),
+}, Strict);
+
+const Forwarding = {
+  trustedProxies: Type.Array(Cidr, { default: [], description: 'peers whose X-Forwarded-* and X-Request-Id are believed' }),
+};
+
+const Timeouts = Type.Object({
+  headersMs: Millis(15_000),
+  requestMs: Millis(60_000),
+  keepAliveMs: Millis(72_000),
+}, { ...Strict, default: {} });
+
+export const EdgeSchema = Type.Object({
+  listen: ListenerSchema,
+  tls: TlsSchema,
+  redirectHttp: Type.Optional(ListenerSchema),
+  admin: ListenerSchema,
+  router: ServiceSchema,
+  timeouts: Timeouts,
+  ...Forwarding,
+}, Strict);
+
+export const RouterSchema = Type.Object({
+  listen: ListenerSchema,
+  admin: ListenerSchema,
+  timeouts: Timeouts,
+  ...Forwarding,
+}, Strict);
+
+export const ConsulSchema = Type.Object({
+  address: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:8500' }),
+  token: Type.Optional(Type.String()),
+  waitSeconds: Type.Integer({ minimum: 1, maximum: 600, default: 30 }),
+}, Strict);
+
+export const RedisSchema = Type.Object({
+  url: Type.String({ pattern: '^rediss?://' }),
+}, Strict);
+
+export const ConfigSchema = Type.Object({
+  edge: Type.Optional(EdgeSchema),
+  router: Type.Optional(RouterSchema),
+  routes: Type.Array(RouteSchema, { default: [] }),
+  services: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), ServiceSchema, { default: {} }),
+  consul: Type.Optional(ConsulSchema),
+  redis: Type.Optional(RedisSchema),
+  log: Type.Object({
+    level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  }, { ...Strict, default: {} }),
+}, Strict);
+
+export type Config = Static<typeof ConfigSchema>;
+export type EdgeConfig = Static<typeof EdgeSchema>;
+export type RouterConfig = Static<typeof RouterSchema>;
+export type RouteConfig = Static<typeof RouteSchema>;
+export type ServiceConfig = Static<typeof ServiceSchema>;
+export type ConsulConfig = Static<typeof ConsulSchema>;
+export type ListenerConfig = Static<typeof ListenerSchema>;
+export type TimeoutsConfig = Static<typeof Timeouts>;
+export type AnySchema = TSchema;

@@ -1,0 +1,128 @@
+// Keeps one service's passing instances current with Consul blocking queries
+// on the health API: one long-poll per service in use, stale reads allowed.
+// Hand-written rather than the consul package's Watch because that one backs
+// off without jitter and cannot say how stale its answer is; the HTTP calls
+// themselves go through the consul client.
+import { EventEmitter } from 'node:events';
+import type Consul from 'consul';
+import type { ConsulConfig } from '../config/schema.js';
+import { originOf, type Instance, type InstanceSource, type SourceStatus } from './instance.js';
+
+export interface ConsulServiceQuery {
+  readonly service: string;
+  readonly tags: readonly string[];
+  readonly datacenter?: string | undefined;
+}
+
+interface HealthEntry {
+  Node?: { Node?: string; Address?: string };
+  Service?: { ID?: string; Address?: string; Port?: number; Meta?: Record<string, string> | null; Weights?: { Passing?: number } };
+}
+
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_MAX_MS = 15_000;
+// Consul may answer a blocking query at once with no change; never loop faster than this.
+const MIN_LOOP_MS = 50;
+
+export class ConsulSource implements InstanceSource {
+  current: readonly Instance[] | undefined;
+  private index = 0;
+  private failures = 0;
+  private lastError: string | undefined;
+  private lastChangeAt: string | undefined;
+  private closed = false;
+  private readonly ctx = Object.assign(new EventEmitter(), { includeResponse: true });
+
+  constructor(
+    private readonly consul: Consul,
+    private readonly query: ConsulServiceQuery,
+    private readonly settings: ConsulConfig,
+    private readonly onChange: (instances: readonly Instance[]) => void = () => {},
+    private readonly onError: (message: string, failures: number) => void = () => {},
+  ) {
+    void this.loop();
+  }
+
+  get status(): SourceStatus {
+    return {
+      kind: 'consul',
+      resolved: this.current !== undefined,
+      instances: this.current?.length ?? 0,
+      ...(this.lastError !== undefined && { lastError: this.lastError }),
+      ...(this.lastChangeAt !== undefined && { lastChangeAt: this.lastChangeAt }),
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.ctx.emit('cancel');
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.closed) {
+      const started = Date.now();
+      try {
+        await this.poll();
+        this.failures = 0;
+        this.lastError = undefined;
+        await sleep(Math.max(0, MIN_LOOP_MS - (Date.now() - started)));
+      } catch (err) {
+        if (this.closed) return;
+        this.failures++;
+        this.lastError = (err as Error).message;
+        this.onError(this.lastError, this.failures);
+        await sleep(jitteredBackoff(this.failures));
+      }
+    }
+  }
+
+  private async poll(): Promise<void> {
+    const waitS = this.settings.waitSeconds;
+    const tagFilter = this.query.tags.map((t) => `${JSON.stringify(t)} in Service.Tags`).join(' and ');
+    const [res, body] = (await this.consul.health.service({
+      service: this.query.service,
+      passing: true,
+      stale: true,
+      index: String(this.index),
+      wait: `${waitS}s`,
+      timeout: waitS * 1000 + 5_000,
+      ctx: this.ctx,
+      ...(this.query.datacenter && { dc: this.query.datacenter }),
+      ...(tagFilter && { filter: tagFilter }),
+      ...(this.settings.token && { token: this.settings.token }),
+    } as never)) as unknown as [{ headers: Record<string, string> }, HealthEntry[]];
+    if (this.closed) return;
+    const next = Number(res.headers['x-consul-index']);
+    // Per Consul's guidance: an index that goes backwards or is not positive restarts from 0.
+    const changed = this.current === undefined || next !== this.index;
+    this.index = Number.isFinite(next) && next > 0 && next >= this.index ? next : 0;
+    if (!changed) return;
+    this.current = Object.freeze(toInstances(Array.isArray(body) ? body : []));
+    this.lastChangeAt = new Date().toISOString();
+    this.onChange(this.current);
+  }
+}
+
+function toInstances(entries: readonly HealthEntry[]): Instance[] {
+  const out: Instance[] = [];
+  for (const e of entries) {
+    const svc = e.Service;
+    const host = svc?.Address || e.Node?.Address;
+    const port = svc?.Port;
+    if (!svc || !host || !port || port < 1 || port > 65535) continue; // malformed entries are skipped, not fatal
+    const meta = svc.Meta ?? {};
+    const scheme = meta['gatehouse-scheme'] === 'https' ? 'https' : 'http';
+    const origin = originOf(scheme, host, port);
+    out.push({ id: svc.ID ?? `${host}:${port}`, origin, authority: origin.slice(scheme.length + 3), weight: svc.Weights?.Passing ?? 1, meta });
+  }
+  return out;
+}
+
+function jitteredBackoff(failures: number): number {
+  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(failures, 10));
+  return ceiling / 2 + Math.random() * (ceiling / 2);
+}
+
+function sleep(ms: number): Promise<void> {
+  return ms <= 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, ms).unref());
+}

@@ -1,0 +1,76 @@
+// The services a tier sends traffic to, each with its instance source and
+// balancer, built once from config. Per request a tier asks only pick().
+import Consul from 'consul';
+import type { Logger } from 'pino';
+import type { ConsulConfig, ServiceConfig } from '../config/schema.js';
+import type { Instance, InstanceSource, SourceStatus } from './instance.js';
+import { StaticSource } from './static-source.js';
+import { ConsulSource } from './consul-source.js';
+import { RoundRobin, type Balancer } from '../balancer/round-robin.js';
+
+export interface DirectoryStatus {
+  readonly ready: boolean;
+  readonly services: Readonly<Record<string, SourceStatus>>;
+}
+
+interface Entry { readonly source: InstanceSource; readonly balancer: Balancer }
+
+export class ServiceDirectory {
+  private readonly entries = new Map<string, Entry>();
+  private consul: Consul | undefined;
+
+  constructor(services: Readonly<Record<string, ServiceConfig>>, consulConfig: ConsulConfig | undefined, private readonly log: Logger) {
+    for (const [name, svc] of Object.entries(services)) {
+      this.entries.set(name, { source: this.sourceFor(name, svc, consulConfig), balancer: new RoundRobin() });
+    }
+  }
+
+  /** An instance for the next request, or undefined when the service has none healthy. */
+  pick(service: string): Instance | undefined {
+    const entry = this.entries.get(service);
+    const instances = entry?.source.current;
+    if (!entry || !instances || instances.length === 0) return undefined;
+    return entry.balancer.pick(instances);
+  }
+
+  status(): DirectoryStatus {
+    const services: Record<string, SourceStatus> = {};
+    let ready = true;
+    for (const [name, e] of this.entries) {
+      services[name] = e.source.status;
+      if (!e.source.status.resolved) ready = false;
+    }
+    return { ready, services };
+  }
+
+  close(): void {
+    for (const e of this.entries.values()) e.source.close();
+    this.consul?.destroy();
+  }
+
+  private sourceFor(name: string, svc: ServiceConfig, consulConfig: ConsulConfig | undefined): InstanceSource {
+    if (svc.static) return new StaticSource(svc.static);
+    if (!svc.consul || !consulConfig) throw new Error(`service ${name}: no instance source`); // load.ts rules this out
+    this.consul ??= consulClient(consulConfig);
+    return new ConsulSource(
+      this.consul,
+      svc.consul,
+      consulConfig,
+      (instances) => this.log.info({ event: 'discovery-change', service: name, instances: instances.map((i) => i.origin) }, 'service instances changed'),
+      (message, failures) => {
+        // Once per outage and then at growing intervals: never a line per retry.
+        if ((failures & (failures - 1)) === 0) this.log.warn({ event: 'discovery-error', service: name, failures, err: message }, 'Consul query failed; serving last known instances');
+      },
+    );
+  }
+}
+
+export function consulClient(config: ConsulConfig): Consul {
+  const url = new URL(config.address);
+  return new Consul({
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+    secure: url.protocol === 'https:',
+    ...(config.token && { defaults: { token: config.token } }),
+  });
+}

@@ -1,0 +1,40 @@
+// Every error reply the gateway itself can produce, declared once with its
+// status and public message. Replies never carry a stack or an internal
+// detail; the log line carries the reason.
+import type { FastifyReply } from 'fastify';
+
+export const ERRORS = {
+  bad_request: { status: 400, message: 'The request is malformed.' },
+  bad_path: { status: 400, message: 'The request path is not allowed (encoded slash, backslash, dot segment or NUL).' },
+  not_found: { status: 404, message: 'No route matches this request.' },
+  request_timeout: { status: 408, message: 'The request took too long to arrive.' },
+  payload_too_large: { status: 413, message: 'The request body is larger than this route allows.' },
+  headers_too_large: { status: 431, message: 'The request headers are too large.' },
+  internal: { status: 500, message: 'The gateway failed to handle the request.' },
+  upstream_unreachable: { status: 502, message: 'The upstream service could not be reached.' },
+  no_healthy_upstream: { status: 503, message: 'The service has no healthy instance.' },
+  shutting_down: { status: 503, message: 'The gateway is shutting down; retry on another instance.' },
+  upstream_timeout: { status: 504, message: 'The upstream service did not answer in time.' },
+} as const;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Thrown (or passed) inside a tier; the tier's error handler turns it into the reply. */
+export class GatewayError extends Error {
+  constructor(readonly code: ErrorCode, readonly reason?: string) {
+    super(reason ?? ERRORS[code].message);
+    this.name = 'GatewayError';
+  }
+}
+
+export function errorBody(code: ErrorCode, requestId: string): string {
+  return JSON.stringify({ error: code, message: ERRORS[code].message, requestId });
+}
+
+export function sendError(reply: FastifyReply, code: ErrorCode, requestId: string): FastifyReply {
+  return reply
+    .code(ERRORS[code].status)
+    .header('content-type', 'application/json; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .send(errorBody(code, requestId));
+}

@@ -1,0 +1,42 @@
+// The per-request state a tier's stages share, created once per request and
+// read by the access log. A class (not an object literal) so every request
+// has the same hidden shape.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { TraceContext } from './trace.js';
+import type { Forwarded } from './http/forwarded.js';
+import type { CompiledRoute } from './routing/route-table.js';
+
+export class Exchange {
+  trace: TraceContext | undefined = undefined;
+  forwarded: Forwarded | undefined = undefined;
+  /** :authority on HTTP/2 (a conflicting Host is ignored), Host on HTTP/1. */
+  authority = '';
+  /** The normalised path and the query, as sent upstream. */
+  path = '';
+  search = '';
+  route: CompiledRoute<unknown> | undefined = undefined;
+  service: string | undefined = undefined;
+  upstream: string | undefined = undefined;
+  /** Why the gateway refused or failed the request; logged, never replied. */
+  reason: string | undefined = undefined;
+  bytesOut = 0;
+  readonly startedAt = performance.now();
+
+  constructor(readonly requestId: string) {}
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    exchange: Exchange;
+  }
+}
+
+/** One step of a tier's pipeline. It may answer the request itself or throw a GatewayError to stop. */
+export type Stage = (ex: Exchange, request: FastifyRequest, reply: FastifyReply) => void | Promise<void>;
+
+export async function runStages(stages: readonly Stage[], ex: Exchange, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  for (let i = 0; i < stages.length && !reply.sent; i++) {
+    const pending = stages[i]!(ex, request, reply);
+    if (pending !== undefined) await pending;
+  }
+}

@@ -1,0 +1,42 @@
+// pino JSON logging for both tiers: one logger per process, redaction of
+// credentials wherever headers or queries could appear, and the access-log
+// line shape both tiers share so one trace id joins them.
+import pino, { type Logger, type DestinationStream } from 'pino';
+
+export type Tier = 'edge' | 'router' | 'dev';
+
+/** Credentials never reach a log line, whatever object they arrive in. */
+const REDACT = [
+  'authorization', 'cookie', 'set-cookie', 'x-api-key', 'proxy-authorization',
+  'headers.authorization', 'headers.cookie', 'headers["set-cookie"]', 'headers["x-api-key"]', 'headers["proxy-authorization"]',
+  'req.headers.authorization', 'req.headers.cookie', 'req.headers["x-api-key"]', 'req.headers["proxy-authorization"]',
+  'res.headers["set-cookie"]',
+];
+
+export function createLogger(tier: Tier, level: string, destination?: DestinationStream): Logger {
+  return pino({
+    level,
+    base: { tier },
+    redact: { paths: REDACT, censor: '[Redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label) => ({ level: label }) },
+  }, destination ?? pino.destination({ fd: 1, sync: false }));
+}
+
+/** The one access-log line per request per tier. */
+export interface AccessRecord {
+  event: 'access';
+  requestId: string;
+  traceId: string;
+  spanId: string;
+  method: string;
+  path: string;
+  route: string | undefined;
+  service: string | undefined;
+  upstream: string | undefined;
+  status: number;
+  bytesOut: number;
+  durationMs: number;
+  client: string;
+  error: string | undefined;
+}

@@ -1,0 +1,56 @@
+// Sends one request upstream and hands back the streaming response.
+// Hand-written on undici instead of @fastify/reply-from because this is the
+// per-request hot path of both tiers: reply-from re-parses URLs, rebuilds
+// headers and wraps streams on every call, and we already hold the pool, the
+// normalised path and the sanitised headers. Errors become GatewayErrors with
+// the status a client should see (502 unreachable, 504 timeout).
+import type { Readable } from 'node:stream';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+import { GatewayError, type ErrorCode } from '../errors.js';
+import type { UpstreamPools } from './pools.js';
+
+export interface UpstreamRequest {
+  readonly origin: string;
+  readonly method: string;
+  readonly pathAndQuery: string;
+  readonly headers: Record<string, string | string[]>;
+  readonly body: Readable | null;
+  readonly timeoutMs: number;
+}
+
+export async function forward(pools: UpstreamPools, req: UpstreamRequest): Promise<Dispatcher.ResponseData> {
+  try {
+    return await pools.get(req.origin).request({
+      method: req.method as Dispatcher.HttpMethod,
+      path: req.pathAndQuery,
+      headers: req.headers,
+      body: req.body,
+      headersTimeout: req.timeoutMs,
+      bodyTimeout: req.timeoutMs,
+    });
+  } catch (err) {
+    throw new GatewayError(classify(err), `${(err as { code?: string }).code ?? 'ERROR'} ${(err as Error).message}`);
+  }
+}
+
+function classify(err: unknown): ErrorCode {
+  switch ((err as { code?: string }).code) {
+    case 'UND_ERR_HEADERS_TIMEOUT':
+    case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'upstream_timeout';
+    case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
+      return 'bad_request';
+    default:
+      return 'upstream_unreachable';
+  }
+}
+
+/** Only requests that can carry a body stream one upstream; a bodiless GET sends none. */
+export function requestBody(method: string, headers: IncomingHttpHeaders, raw: Readable): Readable | null {
+  if (headers['transfer-encoding'] !== undefined) return raw;
+  const length = headers['content-length'];
+  if (length !== undefined) return length === '0' ? null : raw;
+  // HTTP/2 carries no framing headers: a body may follow on any method but these.
+  return method === 'GET' || method === 'HEAD' || headers[':method'] === undefined ? null : raw;
+}

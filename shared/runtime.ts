@@ -1,0 +1,29 @@
+// What a built tier looks like to its main.ts and to tests: a public app, an
+// admin app, and one way to listen and one to stop. app.ts builds, main.ts listens.
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { ListenerConfig } from './config/schema.js';
+
+export interface TierRuntime {
+  readonly log: Logger;
+  readonly app: FastifyInstance;
+  readonly admin: FastifyInstance;
+  /** Flips readiness to false first, so balancers stop sending before the drain. */
+  draining: boolean;
+  listen(): Promise<ListeningAddresses>;
+  close(): Promise<void>;
+}
+
+export interface ListeningAddresses {
+  readonly url: string;
+  readonly adminUrl: string;
+  readonly extra?: Readonly<Record<string, string>>;
+}
+
+export async function listenOn(app: FastifyInstance, l: ListenerConfig, scheme: string): Promise<string> {
+  await app.listen({ host: l.host, port: l.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : l.port;
+  const host = l.host.includes(':') ? `[${l.host}]` : l.host;
+  return `${scheme}://${host}:${port}`;
+}
