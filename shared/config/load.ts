@@ -2,7 +2,7 @@
 // the schema, reports every problem at once like a compiler (file:line:col,
 // field path, expected, found), then freezes it. Nothing downstream re-checks.
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { ConfigSchema, type Config } from './schema.js';
@@ -50,7 +50,16 @@ export function parseConfig(text: string, file: string, env: Env = {}): Readonly
   if (problems.length > 0) {
     throw new ConfigError(file, problems.map((p) => `${where(p.path, doc, lines)}${fieldName(p.path)}: ${p.message}`));
   }
+  resolveFiles(data, dirname(file));
   return deepFreeze(data);
+}
+
+/** File paths in the config are relative to the config file, not to wherever the process started. */
+function resolveFiles(config: Config, dir: string): void {
+  if (config.edge) {
+    config.edge.tls.cert = resolve(dir, config.edge.tls.cert);
+    config.edge.tls.key = resolve(dir, config.edge.tls.key);
+  }
 }
 
 /** Ajv reports "required" and "additionalProperties" once per branch; keep one line per field. */

@@ -1,0 +1,74 @@
+// `npm start`: the whole gateway on this machine in one command. Generates a
+// local CA and localhost certificate on first start, runs two demo backends,
+// the router and the edge as child processes, prints a URL and a curl line
+// that work as printed, and stops everything on Ctrl-C.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureDevCertificates } from '../../shared/tls/dev-certs.js';
+import { loadConfigFile, ConfigError } from '../../shared/config/load.js';
+
+const dist = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const repo = resolve(dist, '..');
+const configFile = process.env.GATEHOUSE_CONFIG ?? join(repo, 'deploy/gatehouse.dev.yaml');
+
+const certs = await ensureDevCertificates(join(repo, '.gatehouse/certs'));
+let config;
+try {
+  config = loadConfigFile(configFile);
+} catch (err) {
+  process.stderr.write(`${err instanceof ConfigError ? err.message : String(err)}\n`);
+  process.exit(2);
+}
+
+const children: ChildProcess[] = [];
+let stopping = false;
+function run(name: string, script: string, args: string[]): void {
+  const child = spawn(process.execPath, [join(dist, script), ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      process.stderr.write(`gatehouse: ${name} exited (${signal ?? code}); stopping the rest\n`);
+      void stopAll(1);
+    }
+  });
+  children.push(child);
+}
+
+async function stopAll(exitCode: number): Promise<void> {
+  stopping = true;
+  await Promise.all(children.map((c) => new Promise<void>((done) => {
+    if (c.exitCode !== null || c.signalCode !== null) return done();
+    c.once('exit', () => done());
+    c.kill('SIGTERM');
+  })));
+  process.exit(exitCode);
+}
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+for (const [i, origin] of (config.services.demo?.static ?? []).entries()) {
+  run(`backend-${i + 1}`, 'deploy/dev/echo-backend.js', [`demo-${i + 1}`, new URL(origin).port]);
+}
+run('router', 'router/main.js', ['--config', configFile]);
+run('edge', 'edge/main.js', ['--config', configFile]);
+
+const edge = config.edge!;
+const adminReady = `http://${edge.admin.host}:${edge.admin.port}/ready`;
+const url = `https://localhost:${edge.listen.port}/demo/hello`;
+for (let attempt = 0; attempt < 100 && !stopping; attempt++) {
+  const ready = await fetch(adminReady).then((r) => r.ok, () => false);
+  if (ready) {
+    process.stderr.write([
+      '',
+      'Gatehouse is running (development mode: static discovery, no Redis or Consul).',
+      `  edge     https://localhost:${edge.listen.port}    readiness ${adminReady}`,
+      `  router   http://${config.router!.listen.host}:${config.router!.listen.port}`,
+      `Try it:`,
+      `  curl --cacert ${certs.caFile} ${url}`,
+      'Ctrl-C stops everything.',
+      '',
+    ].join('\n') + '\n');
+    break;
+  }
+  await new Promise((r) => setTimeout(r, 100));
+}

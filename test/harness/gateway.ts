@@ -1,0 +1,112 @@
+// Starts a real router and edge in this process on free loopback ports from
+// a config object (validated exactly as a file would be), with their logs
+// captured, and an HTTPS client that trusts the test CA.
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { stringify } from 'yaml';
+import { Agent, request, type Dispatcher } from 'undici';
+import { parseConfig } from '../../shared/config/load.js';
+import type { Config } from '../../shared/config/schema.js';
+import { createLogger } from '../../shared/log.js';
+import { ensureDevCertificates, type DevCertificates } from '../../shared/tls/dev-certs.js';
+import { buildRouter } from '../../router/app.js';
+import { buildEdge } from '../../edge/app.js';
+import type { TierRuntime, ListeningAddresses } from '../../shared/runtime.js';
+import { LogCapture } from './logs.js';
+import { freePort } from './ports.js';
+
+export const certificates: Promise<DevCertificates> = ensureDevCertificates(join(tmpdir(), 'gatehouse-test-certs'));
+
+export interface Tier {
+  readonly runtime: TierRuntime;
+  readonly logs: LogCapture;
+  readonly addresses: ListeningAddresses;
+}
+
+export async function startTier(kind: 'edge' | 'router', config: Readonly<Config>): Promise<Tier> {
+  const logs = new LogCapture();
+  const log = createLogger(kind, 'info', logs);
+  const runtime = kind === 'edge' ? buildEdge(config, log) : buildRouter(config, log);
+  const addresses = await runtime.listen();
+  return { runtime, logs, addresses };
+}
+
+/** Validates a config object through the same loader a file goes through. */
+export function configFrom(doc: unknown): Readonly<Config> {
+  return parseConfig(stringify(doc), 'test-config.yaml');
+}
+
+export interface GatewayOptions {
+  readonly routes: unknown[];
+  readonly services: Record<string, unknown>;
+  readonly consul?: string;
+  readonly redis?: string;
+  readonly edgeTrustedProxies?: string[];
+  readonly routerTrustedProxies?: string[];
+  readonly routerService?: unknown;
+  readonly redirectHttp?: boolean;
+}
+
+export interface Gateway {
+  readonly edge: Tier;
+  readonly router: Tier;
+  readonly edgeUrl: string;
+  readonly routerUrl: string;
+  readonly client: Agent;
+  get(path: string, init?: Partial<Dispatcher.RequestOptions>): Promise<Reply>;
+  close(): Promise<void>;
+}
+
+export interface Reply {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+  json<T = Record<string, unknown>>(): T;
+}
+
+export async function httpsClient(allowH2 = false): Promise<Agent> {
+  const certs = await certificates;
+  return new Agent({ connect: { ca: readFileSync(certs.caFile), servername: 'localhost' }, allowH2 });
+}
+
+export async function send(client: Dispatcher, url: string, init: Partial<Dispatcher.RequestOptions> = {}): Promise<Reply> {
+  const res = await request(url, { dispatcher: client, ...init } as never);
+  const text = await res.body.text();
+  return { status: res.statusCode, headers: res.headers, text, json: <T>() => JSON.parse(text) as T };
+}
+
+export async function startGateway(o: GatewayOptions): Promise<Gateway> {
+  const certs = await certificates;
+  const routerPort = await freePort();
+  const base = {
+    routes: o.routes,
+    services: o.services,
+    ...(o.consul && { consul: { address: o.consul } }),
+    ...(o.redis && { redis: { url: o.redis } }),
+  };
+  const router = await startTier('router', configFrom({
+    ...base,
+    router: { listen: { port: routerPort }, admin: { port: 0 }, trustedProxies: o.routerTrustedProxies ?? ['127.0.0.1'] },
+  }));
+  const edge = await startTier('edge', configFrom({
+    ...base,
+    edge: {
+      listen: { port: 0 }, admin: { port: 0 }, tls: { cert: certs.certFile, key: certs.keyFile },
+      router: o.routerService ?? { static: [router.addresses.url] },
+      trustedProxies: o.edgeTrustedProxies ?? [],
+      ...(o.redirectHttp && { redirectHttp: { port: 0 } }),
+    },
+  }));
+  const client = await httpsClient();
+  const edgeUrl = edge.addresses.url;
+  return {
+    edge, router, edgeUrl, routerUrl: router.addresses.url, client,
+    get: (path, init) => send(client, `${edgeUrl}${path}`, init),
+    async close() {
+      await client.close();
+      await edge.runtime.close();
+      await router.runtime.close();
+    },
+  };
+}
