@@ -16,7 +16,7 @@ export class ConfigError extends Error {
   }
 }
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false });
+const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
 const validate = ajv.compile<Config>(ConfigSchema);
 
 export function loadConfigFile(path: string, env: Env = process.env): Readonly<Config> {
@@ -32,7 +32,7 @@ export function loadConfigFile(path: string, env: Env = process.env): Readonly<C
 
 export function parseConfig(text: string, file: string, env: Env = {}): Readonly<Config> {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(file, doc.errors.map((e) => {
       const at = e.linePos?.[0];

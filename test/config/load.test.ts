@@ -1,0 +1,100 @@
+// A bad config file stops start-up with a message naming the file, the line,
+// the field and what was expected; a good one loads with defaults filled.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { parseConfig, ConfigError } from '../../shared/config/load.js';
+import { repoRoot } from '../harness/binaries.js';
+
+const GOOD = `
+router:
+  listen: { port: 9080 }
+  admin: { port: 9081 }
+routes:
+  - name: orders
+    match: { pathPrefix: /orders }
+    service: orders
+services:
+  orders:
+    static: [http://10.0.0.5:8080]
+`;
+
+function problems(text: string, env: Record<string, string> = {}): string[] {
+  try {
+    parseConfig(text, '/etc/gatehouse/gatehouse.yaml', env);
+  } catch (err) {
+    assert.ok(err instanceof ConfigError, String(err));
+    assert.equal(err.file, '/etc/gatehouse/gatehouse.yaml');
+    return [...err.problems];
+  }
+  assert.fail('expected the config to be refused');
+}
+
+test('a valid config loads with defaults filled in and frozen', () => {
+  const c = parseConfig(GOOD, 'x.yaml');
+  assert.equal(c.routes[0]!.timeoutMs, 30_000);
+  assert.equal(c.router!.listen.host, '127.0.0.1');
+  assert.deepEqual(c.router!.trustedProxies, []);
+  assert.equal(c.log.level, 'info');
+  assert.ok(Object.isFrozen(c.routes[0]));
+});
+
+test('a wrong type names the line, the field, what was expected and what was found', () => {
+  const [p, ...rest] = problems(GOOD.replace('service: orders', 'service: orders\n    timeoutMs: soon'));
+  assert.equal(rest.length, 0);
+  assert.match(p!, /^line 9:16: routes\[0\]\.timeoutMs: expected .*integer.*, found "soon"$/);
+});
+
+test('every problem is reported at once, unknown fields and missing ones included', () => {
+  const text = GOOD.replace('admin: { port: 9081 }', 'admn: { port: 9081 }').replace('pathPrefix: /orders', 'pathPrefix: orders');
+  const all = problems(text);
+  assert.ok(all.some((p) => /router\.admin: is required but missing/.test(p)), all.join('\n'));
+  assert.ok(all.some((p) => /router\.admn: unknown field/.test(p)), all.join('\n'));
+  assert.ok(all.some((p) => /routes\[0\]\.match\.pathPrefix: expected .*\^\//.test(p)), all.join('\n'));
+});
+
+test('a route naming an undefined service is refused with the services that exist', () => {
+  const [p] = problems(GOOD.replace('service: orders', 'service: order'));
+  assert.match(p!, /routes\[0\]\.service: names service "order", which is not defined under services \(defined: orders\)/);
+});
+
+test('a service must be exactly one of consul or static', () => {
+  const [p] = problems(GOOD.replace('static: [http://10.0.0.5:8080]', 'static: [http://10.0.0.5:8080]\n    consul: { service: orders }') + 'consul: {}\n');
+  assert.match(p!, /services\.orders: expected exactly one of "consul" or "static", found both/);
+});
+
+test('Consul discovery without a consul section is refused', () => {
+  const [p] = problems(GOOD.replace('static: [http://10.0.0.5:8080]', 'consul: { service: orders }'));
+  assert.match(p!, /consul: a service is discovered through Consul/);
+});
+
+test('a bad trusted proxy and a YAML syntax error are reported with their lines', () => {
+  assert.match(problems(GOOD.replace('admin: { port: 9081 }', 'admin: { port: 9081 }\n  trustedProxies: [999.1.1.1]'))[0]!, /router\.trustedProxies\[0\]: expected an IP address or CIDR range/);
+  assert.match(problems('router: {\n  listen: [')[0]!, /^line \d+:\d+: YAML syntax:/);
+});
+
+test('environment variables override connection settings and are validated too', () => {
+  const c = parseConfig(GOOD, 'x.yaml', { GATEHOUSE_ROUTER_PORT: '7000', GATEHOUSE_REDIS_URL: 'redis://10.1.1.1:6379', GATEHOUSE_CONSUL_ADDR: 'http://consul:8500', GATEHOUSE_CONSUL_TOKEN: 't' });
+  assert.equal(c.router!.listen.port, 7000);
+  assert.equal(c.redis!.url, 'redis://10.1.1.1:6379');
+  assert.equal(c.consul!.address, 'http://consul:8500');
+  assert.equal(c.consul!.token, 't');
+  assert.match(problems(GOOD, { GATEHOUSE_ROUTER_PORT: 'eighty' })[0]!, /environment GATEHOUSE_ROUTER_PORT="eighty": expected router port/);
+  assert.match(problems(GOOD, { GATEHOUSE_REDIS_URL: 'localhost:6379' })[0]!, /redis\.url: expected/);
+});
+
+test('a tier started with a malformed config exits non-zero with a one-paragraph error', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-config-'));
+  const file = join(dir, 'broken.yaml');
+  writeFileSync(file, GOOD.replace('port: 9080', 'port: 99999'));
+  const run = spawnSync(process.execPath, [resolve(repoRoot(), 'dist/router/main.js'), '--config', file], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(run.status, 2);
+  assert.equal(run.stdout, '');
+  assert.match(run.stderr, new RegExp(`^gatehouse router: invalid config ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:\\n  line 3:\\d+: router\\.listen\\.port: expected TCP port .*<= 65535.*, found 99999\\n$`));
+  const missing = spawnSync(process.execPath, [resolve(repoRoot(), 'dist/edge/main.js'), '--config', join(dir, 'nope.yaml')], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, /cannot read the file: ENOENT/);
+});

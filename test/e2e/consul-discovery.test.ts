@@ -1,0 +1,116 @@
+// Through both tiers with backends discovered in a real Consul agent, and
+// readiness that follows real Consul and Redis.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startEchoBackend, type EchoBackend, type EchoReply } from '../../deploy/dev/echo-backend.js';
+import { startGateway, type Gateway } from '../harness/gateway.js';
+import { startConsul, type TestConsul } from '../harness/consul.js';
+import { startRedis, type TestRedis } from '../harness/redis.js';
+import { waitFor } from '../harness/ports.js';
+
+let consul: TestConsul;
+let redis: TestRedis;
+const backends: EchoBackend[] = [];
+let gw: Gateway;
+
+before(async () => {
+  [consul, redis] = await Promise.all([startConsul(), startRedis()]);
+  for (const name of ['c1', 'c2', 'c3']) {
+    const b = await startEchoBackend(name);
+    backends.push(b);
+    await consul.register({ id: name, name: 'catalog', port: b.port, tags: ['v1'], ttlCheck: true });
+  }
+  await consul.register({ id: 'other-v2', name: 'catalog', port: backends[0]!.port, tags: ['v2'] });
+  gw = await startGateway({
+    consul: consul.address,
+    redis: redis.url,
+    routes: [
+      { name: 'catalog', match: { pathPrefix: '/catalog' }, service: 'catalog' },
+      { name: 'ghost', match: { pathPrefix: '/ghost' }, service: 'ghost' },
+    ],
+    services: {
+      catalog: { consul: { service: 'catalog', tags: ['v1'] } },
+      ghost: { consul: { service: 'ghost' } },
+    },
+  });
+});
+
+after(async () => {
+  await gw?.close();
+  await Promise.all(backends.map((b) => b.close()));
+  await consul?.stop();
+  await redis?.stop();
+});
+
+async function backendsHit(n: number): Promise<Set<string>> {
+  const seen = new Set<string>();
+  for (let i = 0; i < n; i++) {
+    const r = await gw.get('/catalog/item');
+    assert.equal(r.status, 200, r.text);
+    seen.add(r.json<EchoReply>().backend);
+  }
+  return seen;
+}
+
+async function ready(url: string): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(`${url}/ready`);
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+test('instances registered in Consul with the tag filter receive traffic in turn', async () => {
+  await waitFor('router readiness', async () => (await ready(gw.router.addresses.adminUrl)).status === 200 || undefined);
+  assert.deepEqual([...(await backendsHit(6))].sort(), ['c1', 'c2', 'c3']);
+});
+
+test('an instance whose Consul check turns critical gets no new requests within 2 seconds', async () => {
+  await consul.setHealth('c2', 'fail');
+  const started = Date.now();
+  await waitFor('c2 to leave rotation', async () => (!(await backendsHit(3)).has('c2')) || undefined, 2_000, 20);
+  assert.ok(Date.now() - started < 2_000);
+  assert.ok(!(await backendsHit(9)).has('c2'), 'and stays out');
+  await consul.setHealth('c2', 'pass');
+  await waitFor('c2 to come back', async () => (await backendsHit(3)).has('c2') || undefined, 3_000, 20);
+});
+
+test('a deregistered instance gets no new requests within 2 seconds', async () => {
+  await consul.deregister('c3');
+  const started = Date.now();
+  await waitFor('c3 to leave rotation', async () => (!(await backendsHit(3)).has('c3')) || undefined, 2_000, 20);
+  assert.ok(Date.now() - started < 2_000);
+  assert.deepEqual([...(await backendsHit(8))].sort(), ['c1', 'c2']);
+});
+
+test('a service with no passing instance gives 503 no_healthy_upstream', async () => {
+  const r = await gw.get('/ghost/x');
+  assert.equal(r.status, 503);
+  assert.equal(r.json().error, 'no_healthy_upstream');
+  assert.equal(r.json().requestId, r.headers['x-request-id']);
+});
+
+test('readiness reports Consul discovery and Redis, and turns false while Redis is down', async () => {
+  const edge = await ready(gw.edge.addresses.adminUrl);
+  assert.equal(edge.status, 200);
+  const router = await ready(gw.router.addresses.adminUrl);
+  const checks = router.body.checks as Record<string, { ok: boolean; services?: Record<string, { instances: number }> }>;
+  assert.equal(checks.discovery!.ok, true);
+  assert.equal(checks.discovery!.services!.catalog!.instances, 2);
+  assert.equal(checks.redis!.ok, true);
+
+  await redis.stop();
+  await waitFor('edge unready without Redis', async () => (await ready(gw.edge.addresses.adminUrl)).status === 503 || undefined, 5_000);
+  const r = await gw.get('/catalog/during-redis-outage');
+  assert.equal(r.status, 200, 'traffic that needs no Redis keeps flowing');
+  await redis.start();
+  await waitFor('edge ready again', async () => (await ready(gw.edge.addresses.adminUrl)).status === 200 || undefined, 10_000);
+});
+
+test('with Consul stopped, the router keeps serving the last known instances', async () => {
+  await consul.stop();
+  assert.deepEqual([...(await backendsHit(4))].sort(), ['c1', 'c2']);
+  await waitFor('the outage to show in readiness details', async () => {
+    const d = ((await ready(gw.router.addresses.adminUrl)).body.checks as Record<string, { services: Record<string, { lastError?: string }> }>).discovery!;
+    return d.services.catalog!.lastError ? true : undefined;
+  }, 40_000);
+  assert.equal((await ready(gw.router.addresses.adminUrl)).status, 200, 'still ready: last known instances keep serving');
+  assert.deepEqual([...(await backendsHit(4))].sort(), ['c1', 'c2']);
+});
