@@ -14,7 +14,7 @@ mkdir -p "$(dirname "$bin")"
 echo "build-consul: building Consul $version (takes a few minutes, once)" >&2
 cd "$here/consul-tool"
 # The checksum database lacks some of Consul's submodule versions; go.sum pins them instead.
-GOTOOLCHAIN=local GONOSUMDB=github.com/hashicorp/consul GOFLAGS=-mod=mod \
+GOTOOLCHAIN=local GONOSUMDB=github.com/hashicorp/consul GOFLAGS=-mod=readonly \
   go build -trimpath -ldflags="-s -w" -o "$bin.tmp" github.com/hashicorp/consul
 mv "$bin.tmp" "$bin"
 echo "$bin"
