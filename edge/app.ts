@@ -23,7 +23,7 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
   const pools = new UpstreamPools();
   const redis = config.redis ? connectRedis(config.redis.url, log) : undefined;
   const app = buildTierApp({
-    log, trust, timeouts: ec.timeouts, server: tlsServerOptions(ec),
+    log, trust, timeouts: ec.timeouts, isDraining: () => runtime.draining, server: tlsServerOptions(ec),
     stages: edgePipeline({ trust, routes, routers, pools }),
   });
   let httpsPort = ec.listen.port;

@@ -2,13 +2,14 @@
 // 308 (method and body kept). Nothing is proxied from it.
 import fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { baseServerOptions } from '../shared/http/server-options.js';
 import { sendError } from '../shared/errors.js';
 
 const HOST = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
 
 /** httpsPort is read per request: with port 0 in config it is known only after listen. */
 export function buildRedirectApp(log: Logger, httpsPort: () => number): FastifyInstance {
-  const app = fastify({ loggerInstance: log, disableRequestLogging: true }) as unknown as FastifyInstance;
+  const app = fastify(baseServerOptions(log)) as unknown as FastifyInstance;
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null));
   const redirect = (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {

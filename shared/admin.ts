@@ -3,6 +3,7 @@
 // never reachable through the gateway's routes.
 import fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { baseServerOptions } from './http/server-options.js';
 
 export interface ReadinessCheck {
   readonly ok: boolean;
@@ -12,7 +13,7 @@ export interface ReadinessCheck {
 export type ReadinessChecks = () => Record<string, ReadinessCheck>;
 
 export function buildAdminApp(log: Logger, checks: ReadinessChecks): FastifyInstance {
-  const app = fastify({ loggerInstance: log, disableRequestLogging: true }) as unknown as FastifyInstance;
+  const app = fastify(baseServerOptions(log)) as unknown as FastifyInstance;
   app.get('/live', async (_req, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
   app.get('/ready', async (_req, reply) => {
     const results = checks();

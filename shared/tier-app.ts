@@ -11,12 +11,15 @@ import { ERRORS, GatewayError, errorBody, sendError, type ErrorCode } from './er
 import { isValidRequestId } from './ids.js';
 import { plainAddress, type TrustFn } from './http/forwarded.js';
 import type { TimeoutsConfig } from './config/schema.js';
+import { baseServerOptions } from './http/server-options.js';
 
 export interface TierAppOptions {
   readonly log: Logger;
   readonly trust: TrustFn;
   readonly stages: readonly Stage[];
   readonly timeouts: TimeoutsConfig;
+  /** While draining, HTTP/1.1 replies close their connection so the drain can finish. */
+  readonly isDraining: () => boolean;
   /** TLS / HTTP2 settings for the edge; none for the router. */
   readonly server?: Partial<FastifyServerOptions> & Record<string, unknown>;
 }
@@ -26,10 +29,7 @@ const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 export function buildTierApp(o: TierAppOptions): FastifyInstance {
   const app = fastify({
     ...o.server,
-    loggerInstance: o.log,
-    // One process-wide logger: a child logger per request is allocation with nothing to show for it.
-    childLoggerFactory: (logger) => logger,
-    disableRequestLogging: true,
+    ...baseServerOptions(o.log),
     genReqId: (raw) => {
       const given = raw.headers['x-request-id'];
       const peer = plainAddress(raw.socket?.remoteAddress);
@@ -54,6 +54,10 @@ export function buildTierApp(o: TierAppOptions): FastifyInstance {
     sendError(reply, 'not_found', request.id);
   });
   app.addHook('onResponse', accessLog(o.log));
+  app.addHook('onSend', (request, reply, payload, done) => {
+    if (o.isDraining() && request.raw.httpVersionMajor === 1) reply.header('connection', 'close');
+    done(null, payload);
+  });
 
   app.route({
     method: METHODS,
@@ -120,7 +124,7 @@ function accessLog(log: Logger) {
       service: ex.service,
       upstream: ex.upstream,
       status: reply.statusCode,
-      bytesOut: ex.bytesOut,
+      bytesOut: ex.bytesOut || Number(reply.getHeader('content-length') ?? 0),
       durationMs: Math.round((performance.now() - ex.startedAt) * 100) / 100,
       client: ex.forwarded?.clientIp ?? plainAddress(request.raw.socket?.remoteAddress),
       reason: ex.reason,
