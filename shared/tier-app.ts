@@ -43,6 +43,9 @@ export function buildTierApp(o: TierAppOptions): FastifyInstance {
     clientErrorHandler: clientError(o.log),
   } as FastifyServerOptions) as unknown as FastifyInstance;
 
+  // Slow-header clients (slowloris) are cut off at headersMs; Node's default is 60 s.
+  (app.server as { headersTimeout?: number }).headersTimeout = o.timeouts.headersMs;
+
   // Bodies are streamed upstream untouched; the gateway never parses them.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null));

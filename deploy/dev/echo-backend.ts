@@ -3,6 +3,7 @@
 // order, body size), so a reader can see what the gateway passed on.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
 
 export interface EchoReply {
   readonly backend: string;
@@ -50,12 +51,23 @@ export async function startEchoBackend(name: string, port = 0, host = '127.0.0.1
   };
 }
 
-// Run directly: node dist/deploy/dev/echo-backend.js NAME PORT
+/** In containers the demo backend registers itself in Consul with an HTTP check, as a real service would. */
+async function registerInConsul(consul: string, name: string, port: number): Promise<() => Promise<void>> {
+  const address = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address ?? '127.0.0.1';
+  const id = `${name}-${hostname()}`;
+  const put = (path: string, body?: unknown) => fetch(`${consul}/v1/agent${path}`, { method: 'PUT', ...(body !== undefined && { body: JSON.stringify(body) }) });
+  await put('/service/register', { ID: id, Name: name, Address: address, Port: port, Check: { HTTP: `http://${address}:${port}/health`, Interval: '2s', DeregisterCriticalServiceAfter: '1m' } });
+  return async () => { await put(`/service/deregister/${id}`).catch(() => undefined); };
+}
+
+// Run directly: node dist/deploy/dev/echo-backend.js NAME PORT [HOST]; GATEHOUSE_REGISTER_CONSUL=http://consul:8500 registers it.
 if (process.argv[1]?.endsWith('echo-backend.js')) {
-  const [name = 'echo', port = '9001'] = process.argv.slice(2);
-  const backend = await startEchoBackend(name, Number(port));
+  const [name = 'echo', port = '9001', host = '127.0.0.1'] = process.argv.slice(2);
+  const backend = await startEchoBackend(name, Number(port), host);
+  const consul = process.env.GATEHOUSE_REGISTER_CONSUL;
+  const deregister = consul ? await registerInConsul(consul, name, backend.port) : async () => {};
   process.stdout.write(`${JSON.stringify({ level: 'info', tier: 'backend', backend: name, url: backend.url, msg: 'demo backend listening' })}\n`);
-  const stop = () => { void backend.close().then(() => process.exit(0)); };
+  const stop = () => { void deregister().then(() => backend.close()).then(() => process.exit(0)); };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }
