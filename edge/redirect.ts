@@ -4,8 +4,7 @@ import fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { baseServerOptions } from '../shared/http/server-options.js';
 import { sendError } from '../shared/errors.js';
-
-const HOST = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
+import { isValidHost } from '../shared/http/forwarded.js';
 
 /** httpsPort is read per request: with port 0 in config it is known only after listen. */
 export function buildRedirectApp(log: Logger, httpsPort: () => number): FastifyInstance {
@@ -15,7 +14,7 @@ export function buildRedirectApp(log: Logger, httpsPort: () => number): FastifyI
   const redirect = (request: import('fastify').FastifyRequest, reply: import('fastify').FastifyReply) => {
     const host = request.headers.host ?? '';
     const target = request.raw.url ?? '/';
-    if (!HOST.test(host) || target.charCodeAt(0) !== 47) return sendError(reply, 'bad_request', request.id);
+    if (!isValidHost(host) || target.charCodeAt(0) !== 47) return sendError(reply, 'bad_request', request.id);
     const hostname = host.replace(/:\d+$/, '');
     const port = httpsPort() === 443 ? '' : `:${httpsPort()}`;
     return reply.code(308).header('location', `https://${hostname}${port}${target}`).header('connection', 'close').send();

@@ -24,6 +24,11 @@ export interface Forwarded {
 
 const HOST = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?$/;
 
+/** host or host:port in plain syntax: safe to echo into a header or a Location. */
+export function isValidHost(value: string): boolean {
+  return HOST.test(value);
+}
+
 /** Strips the IPv4-mapped prefix so logs, CIDR checks and rate-limit keys see one form per address. */
 export function plainAddress(address: string | undefined): string {
   if (!address) return '';
@@ -50,7 +55,7 @@ export function forwardedFor(peer: string, headers: IncomingHttpHeaders, scheme:
     clientIp,
     xForwardedFor: chain ? `${chain.join(', ')}, ${peer}` : peer,
     proto: proto === 'https' || proto === 'http' ? proto : scheme,
-    host: host !== undefined && HOST.test(host) ? host : authority,
+    host: host !== undefined && isValidHost(host) ? host : authority,
     trustedPeer,
   };
 }

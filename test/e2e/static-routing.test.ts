@@ -51,6 +51,15 @@ test('requests are proxied edge -> router -> backend over HTTPS and round-robin 
   assert.deepEqual(seen, ['a', 'b', 'a', 'b', 'a', 'b']);
 });
 
+test('the edge reuses keep-alive connections to the router', async () => {
+  let opened = 0;
+  const count = () => { opened++; };
+  gw.router.runtime.app.server.on('connection', count);
+  for (let i = 0; i < 20; i++) assert.equal((await gw.get(`/orders/pooled-${i}`)).status, 200);
+  gw.router.runtime.app.server.off('connection', count);
+  assert.ok(opened <= 1, `20 sequential requests opened ${opened} router connections`);
+});
+
 test('the backend receives the request id, X-Forwarded-* and a traceparent continuing the client trace', async () => {
   const clientTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
   const r = await gw.get('/orders/1?x=1', { headers: { traceparent: `00-${clientTrace}-00f067aa0ba902b7-01`, tracestate: 'vendor=abc' } });
