@@ -5,7 +5,8 @@
 # Prints the binary's path on its last line.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-version="$(awk '$1=="github.com/hashicorp/consul"{print $2}' "$here/consul-tool/go.mod")"
+version="$(sed -n 's/^[[:space:]]*\(require[[:space:]]\+\)\?github\.com\/hashicorp\/consul \(v[0-9.]*\).*/\2/p' "$here/consul-tool/go.mod" | head -n 1)"
+[ -n "$version" ] || { echo "build-consul: no github.com/hashicorp/consul version in consul-tool/go.mod" >&2; exit 1; }
 cache="${GATEHOUSE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse}"
 bin="$cache/consul-$version/consul"
 if [ -x "$bin" ]; then echo "$bin"; exit 0; fi
