@@ -11,17 +11,21 @@ import { buildTierApp } from '../shared/tier-app.js';
 import { buildAdminApp } from '../shared/admin.js';
 import { connectRedis, redisCheck } from '../shared/redis.js';
 import { listenOn, type TierRuntime } from '../shared/runtime.js';
-import { edgePipeline, ROUTER_SERVICE } from './pipeline.js';
+import { edgePipeline, edgeRouteStages, ROUTER_SERVICE } from './pipeline.js';
+import { AssertionSigner } from '../shared/identity.js';
+import { buildAuthMethods } from './auth/methods.js';
 import { tlsServerOptions } from './tls.js';
 import { buildRedirectApp } from './redirect.js';
 
 export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
   const ec: EdgeConfig = config.edge!;
   const trust = compileTrust(ec.trustedProxies);
-  const routes = new RouteTable(config.routes, () => undefined);
+  const redis = config.redis ? connectRedis(config.redis.url, log) : undefined;
+  const auth = buildAuthMethods(config, redis, log);
+  const authDeps = { ...auth, signer: new AssertionSigner(config.identity), spoofableHeaders: ec.stripHeaders, realm: ec.realm };
+  const routes = new RouteTable(config.routes, (route) => edgeRouteStages(route, authDeps));
   const routers = new ServiceDirectory({ [ROUTER_SERVICE]: ec.router }, config.consul, log);
   const pools = new UpstreamPools();
-  const redis = config.redis ? connectRedis(config.redis.url, log) : undefined;
   const app = buildTierApp({
     log, trust, timeouts: ec.timeouts, isDraining: () => runtime.draining, server: tlsServerOptions(ec),
     stages: edgePipeline({ trust, routes, routers, pools }),
@@ -54,6 +58,7 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
       await Promise.all([app.close(), redirect?.close()]);
       await runtime.admin.close();
       routers.close();
+      auth.close();
       await pools.close();
       redis?.disconnect();
     },

@@ -1,14 +1,18 @@
 // The security edge's request path, in order. Reading this file tells you
 // everything the edge does to a request before the router sees it.
 import type { Stage } from '../shared/exchange.js';
+import type { RouteConfig } from '../shared/config/schema.js';
 import { identify } from '../shared/stages/identify.js';
 import { normalizePath } from '../shared/stages/normalize-path.js';
 import { matchRoute } from '../shared/stages/match-route.js';
+import { runRouteStages } from '../shared/stages/route-stages.js';
 import { forwardUpstream } from '../shared/stages/forward-upstream.js';
 import type { RouteTable } from '../shared/routing/route-table.js';
 import type { ServiceDirectory } from '../shared/discovery/directory.js';
 import type { UpstreamPools } from '../shared/proxy/pools.js';
 import type { TrustFn } from '../shared/http/forwarded.js';
+import { authenticate, type RouteAuthDeps } from './auth/authenticate.js';
+import { limitBody } from './body-limit.js';
 
 export const ROUTER_SERVICE = 'gatehouse-router';
 // The router answers a timeout itself; the edge waits a little longer so that answer, not the edge's, reaches the client.
@@ -16,7 +20,7 @@ const ROUTER_TIMEOUT_MARGIN_MS = 1_000;
 
 export interface EdgeDeps {
   readonly trust: TrustFn;
-  readonly routes: RouteTable<unknown>;
+  readonly routes: RouteTable<readonly Stage[]>;
   readonly routers: ServiceDirectory;
   readonly pools: UpstreamPools;
 }
@@ -26,7 +30,7 @@ export function edgePipeline(d: EdgeDeps): Stage[] {
     identify(d.trust, 'https'),  // request id, W3C trace, X-Forwarded-* (client values only from trusted proxies)
     normalizePath,               // one path for routing, authorisation and the backend; 400 on encoded / \ . NUL
     matchRoute(d.routes),        // 404 here, before any work, when no route matches
-    // authenticate              — JWT, API key, session, mTLS; signed identity for the router (issue 4)
+    runRouteStages,              // the route's own chain, below
     // rateLimit                 — shared counters in Redis (issue 5)
     forwardUpstream({            // pooled keep-alive connections to a router instance
       directory: d.routers,
@@ -35,5 +39,13 @@ export function edgePipeline(d: EdgeDeps): Stage[] {
       timeoutOf: (ex) => ex.route!.config.timeoutMs + ROUTER_TIMEOUT_MARGIN_MS,
       preserveHost: true,
     }),
+  ];
+}
+
+/** Each route's chain, built once when the config loads. */
+export function edgeRouteStages(route: RouteConfig, auth: RouteAuthDeps): Stage[] {
+  return [
+    authenticate(route.auth, auth),  // jwt / api-key / mtls, or anonymous; 401 + WWW-Authenticate; signs the identity for the router
+    limitBody(route.maxBodyBytes),   // 413 on a declared or streamed body over the route's limit
   ];
 }

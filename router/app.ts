@@ -11,6 +11,7 @@ import { buildAdminApp } from '../shared/admin.js';
 import { connectRedis, redisCheck } from '../shared/redis.js';
 import { listenOn, type TierRuntime } from '../shared/runtime.js';
 import { routerPipeline } from './pipeline.js';
+import { AssertionVerifier } from '../shared/identity.js';
 
 export function buildRouter(config: Readonly<Config>, log: Logger): TierRuntime {
   const rc: RouterConfig = config.router!;
@@ -19,7 +20,7 @@ export function buildRouter(config: Readonly<Config>, log: Logger): TierRuntime 
   const directory = new ServiceDirectory(usedServices(config), config.consul, log);
   const pools = new UpstreamPools();
   const redis = config.redis ? connectRedis(config.redis.url, log) : undefined;
-  const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, stages: routerPipeline({ trust, routes, directory, pools }) });
+  const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, stages: routerPipeline({ trust, routes, directory, pools, verifier: new AssertionVerifier(config.identity) }) });
 
   const runtime: TierRuntime = {
     log,

@@ -9,18 +9,22 @@ import type { RouteTable } from '../shared/routing/route-table.js';
 import type { ServiceDirectory } from '../shared/discovery/directory.js';
 import type { UpstreamPools } from '../shared/proxy/pools.js';
 import type { TrustFn } from '../shared/http/forwarded.js';
+import type { AssertionVerifier } from '../shared/identity.js';
+import { verifyIdentity } from './verify-identity.js';
 
 export interface RouterDeps {
   readonly trust: TrustFn;
   readonly routes: RouteTable<unknown>;
   readonly directory: ServiceDirectory;
   readonly pools: UpstreamPools;
+  readonly verifier: AssertionVerifier;
 }
 
 export function routerPipeline(d: RouterDeps): Stage[] {
   return [
     identify(d.trust, 'http'),   // request id, W3C trace (child span), X-Forwarded-* from trusted edges only
     normalizePath,               // the router is reachable directly: normalise again, never trust the edge did
+    verifyIdentity(d.verifier),  // 401 unless a valid edge-signed identity assertion came with the request
     matchRoute(d.routes),        // 404 when no route matches
     // authorize                 — the verified identity against the route's policy (issue 6)
     forwardUpstream({            // round robin over the service's passing instances; 502/503/504 on failure

@@ -6,6 +6,7 @@ import type { FastifyReply } from 'fastify';
 export const ERRORS = {
   bad_request: { status: 400, message: 'The request is malformed.' },
   bad_path: { status: 400, message: 'The request path is not allowed (encoded slash, backslash, dot segment or NUL).' },
+  unauthorized: { status: 401, message: 'Authentication is required, or the credential given was refused.' },
   not_found: { status: 404, message: 'No route matches this request.' },
   request_timeout: { status: 408, message: 'The request took too long to arrive.' },
   payload_too_large: { status: 413, message: 'The request body is larger than this route allows.' },
@@ -21,7 +22,7 @@ export type ErrorCode = keyof typeof ERRORS;
 
 /** Thrown (or passed) inside a tier; the tier's error handler turns it into the reply. */
 export class GatewayError extends Error {
-  constructor(readonly code: ErrorCode, readonly reason?: string) {
+  constructor(readonly code: ErrorCode, readonly reason?: string, readonly headers?: Readonly<Record<string, string>>) {
     super(reason ?? ERRORS[code].message);
     this.name = 'GatewayError';
   }

@@ -5,6 +5,8 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { TraceContext } from './trace.js';
 import type { Forwarded } from './http/forwarded.js';
 import type { CompiledRoute } from './routing/route-table.js';
+import type { Identity } from './auth-types.js';
+import type { Readable } from 'node:stream';
 
 export class Exchange {
   trace: TraceContext | undefined = undefined;
@@ -17,6 +19,16 @@ export class Exchange {
   route: CompiledRoute<unknown> | undefined = undefined;
   service: string | undefined = undefined;
   upstream: string | undefined = undefined;
+  /** Who the request is from, once authenticated (edge) or verified (router). */
+  identity: Identity | undefined = undefined;
+  /** Issuer, key id or consumer behind an authentication refusal: logged, never replied. */
+  authDetail: Readonly<Record<string, string>> | undefined = undefined;
+  /** Headers a stage sets for the next hop, after the client's were sanitised. */
+  upstreamHeaders: Record<string, string> | undefined = undefined;
+  /** Client headers a stage consumed and must not be passed on (credentials). Built per route, shared. */
+  dropHeaders: readonly string[] | undefined = undefined;
+  /** The body to send upstream when a stage wrapped it (size limit); undefined means the request's own. */
+  body: Readable | undefined = undefined;
   /** Why the gateway refused or failed the request; logged, never replied. */
   reason: string | undefined = undefined;
   bytesOut = 0;

@@ -86,6 +86,7 @@ function replyWithError(log: Logger, err: FastifyError | GatewayError, request: 
   if (err instanceof GatewayError) {
     code = err.code;
     ex.reason = err.reason ?? code;
+    if (err.headers && !reply.sent) reply.headers(err.headers);
   } else {
     code = codeForStatus(err.statusCode);
     const e = err as FastifyError;
@@ -97,6 +98,8 @@ function replyWithError(log: Logger, err: FastifyError | GatewayError, request: 
     reply.raw.destroy();
     return;
   }
+  // The rest of an oversized body is never read: the connection cannot be reused.
+  if (code === 'payload_too_large' && request.raw.httpVersionMajor === 1) reply.header('connection', 'close');
   sendError(reply, code, request.id);
 }
 
@@ -130,6 +133,9 @@ function accessLog(log: Logger) {
       bytesOut: ex.bytesOut || Number(reply.getHeader('content-length') ?? 0),
       durationMs: Math.round((performance.now() - ex.startedAt) * 100) / 100,
       client: ex.forwarded?.clientIp ?? plainAddress(request.raw.socket?.remoteAddress),
+      consumer: ex.identity?.consumer,
+      authMethod: ex.identity?.method,
+      auth: ex.authDetail,
       reason: ex.reason,
     });
     done();

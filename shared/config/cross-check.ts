@@ -3,6 +3,10 @@
 // path of the field to blame so load.ts can point at its line.
 import proxyAddr from '@fastify/proxy-addr';
 import type { Config, ServiceConfig } from './schema.js';
+import { checkJwtIssuer } from '../../edge/auth/jwt-schema.js';
+import { hasSecret } from '../secrets.js';
+
+const METHOD_SECTION = { jwt: 'jwt', 'api-key': 'apiKey', mtls: 'mtls' } as const;
 
 export interface Problem { readonly path: string[]; readonly message: string }
 
@@ -17,6 +21,13 @@ export function crossCheck(config: Config): Problem[] {
       const known = Object.keys(config.services);
       problems.push({ path: ['routes', String(i), 'service'], message: `names service "${route.service}", which is not defined under services (defined: ${known.join(', ') || 'none'})` });
     }
+    const auth = route.auth;
+    if (auth.methods.length === 0 && !auth.anonymous) {
+      problems.push({ path: ['routes', String(i), 'auth'], message: 'admits nobody: list methods, or set anonymous: true for a public route' });
+    }
+    auth.methods.forEach((m, j) => {
+      if (!config.auth[METHOD_SECTION[m]]) problems.push({ path: ['routes', String(i), 'auth', 'methods', String(j)], message: `uses ${m}, which has no auth.${METHOD_SECTION[m]} section` });
+    });
     if (names.has(route.name)) problems.push({ path: ['routes', String(i), 'name'], message: `duplicate route name "${route.name}"` });
     names.add(route.name);
   });
@@ -31,6 +42,15 @@ export function crossCheck(config: Config): Problem[] {
       }
     });
   }
+  config.auth.jwt?.issuers.forEach((issuer, i) => {
+    const problem = checkJwtIssuer(issuer);
+    if (problem) problems.push({ path: ['auth', 'jwt', 'issuers', String(i)], message: problem });
+  });
+  if (config.auth.apiKey && !config.redis) problems.push({ path: ['auth', 'apiKey'], message: 'API keys live in Redis, so a redis section (or GATEHOUSE_REDIS_URL) is required' });
+  config.identity.keys.forEach((key, i) => {
+    const sources = [key.secret, key.secretEnv, key.secretFile].filter((x) => x !== undefined).length;
+    if (sources !== 1 || !hasSecret(key)) problems.push({ path: ['identity', 'keys', String(i)], message: `expected exactly one of secret, secretEnv or secretFile, found ${sources}` });
+  });
   if (!config.edge && !config.router) problems.push({ path: [], message: 'neither an edge nor a router section: nothing to run' });
   return problems;
 }

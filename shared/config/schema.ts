@@ -1,7 +1,16 @@
 // The one source of truth for Gatehouse's configuration: the JSON Schema that
 // validates the YAML file and, through TypeBox, every TypeScript type of it.
 // Never hand-write a config type elsewhere; derive it from here with Static<>.
+//
+// Each policy's own schema lives next to its code (edge/auth/*, edge/tls/*)
+// and is composed here, so this file imports those schema modules: the one
+// place shared/ looks into a tier, and only for declarations.
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { IdentitySchema } from '../identity.js';
+import { JwtAuthSchema } from '../../edge/auth/jwt-schema.js';
+import { ApiKeyAuthSchema } from '../../edge/auth/api-key.js';
+import { MtlsAuthSchema } from '../../edge/tls/client-certificate.js';
+import { RouteAuthSchema } from '../../edge/auth/route-auth.js';
 
 const Strict = { additionalProperties: false } as const;
 
@@ -52,6 +61,8 @@ export const RouteSchema = Type.Object({
   match: RouteMatchSchema,
   service: Type.String({ minLength: 1, description: 'a key of services' }),
   timeoutMs: Millis(30_000),
+  auth: RouteAuthSchema,
+  maxBodyBytes: Type.Integer({ minimum: 0, default: 1_048_576, description: 'request body limit in bytes (413 over it)' }),
 }, Strict);
 
 const Forwarding = {
@@ -64,6 +75,13 @@ const Timeouts = Type.Object({
   keepAliveMs: Millis(72_000),
 }, { ...Strict, default: {} });
 
+/** Headers clients commonly forge to pose as someone; dropped at the edge besides the whole x-gatehouse-* namespace. */
+export const SPOOFABLE_IDENTITY_HEADERS = [
+  'x-user-id', 'x-user', 'x-username', 'x-consumer-id', 'x-consumer-username', 'x-consumer-custom-id', 'x-credential-identifier',
+  'x-authenticated-userid', 'x-authenticated-scope', 'x-authenticated-groups', 'x-forwarded-user', 'x-forwarded-email',
+  'x-remote-user', 'remote-user', 'x-auth-request-user', 'x-auth-request-email',
+];
+
 export const EdgeSchema = Type.Object({
   listen: ListenerSchema,
   tls: TlsSchema,
@@ -71,6 +89,12 @@ export const EdgeSchema = Type.Object({
   admin: ListenerSchema,
   router: ServiceSchema,
   timeouts: Timeouts,
+  limits: Type.Object({
+    maxHeaderBytes: Type.Integer({ minimum: 1024, maximum: 65_536, default: 16_384, description: 'request line and headers; 431 over it' }),
+    maxConnections: Type.Integer({ minimum: 1, default: 10_000, description: 'open client connections per edge instance' }),
+  }, { ...Strict, default: {} }),
+  stripHeaders: Type.Array(Type.String({ pattern: '^[a-z0-9-]+$' }), { default: SPOOFABLE_IDENTITY_HEADERS, description: 'client headers never passed on' }),
+  realm: Type.String({ default: 'gatehouse', pattern: '^[A-Za-z0-9 ._-]+$', description: 'realm in WWW-Authenticate' }),
   ...Forwarding,
 }, Strict);
 
@@ -98,6 +122,12 @@ export const ConfigSchema = Type.Object({
   services: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), ServiceSchema, { default: {} }),
   consul: Type.Optional(ConsulSchema),
   redis: Type.Optional(RedisSchema),
+  identity: IdentitySchema,
+  auth: Type.Object({
+    jwt: Type.Optional(JwtAuthSchema),
+    apiKey: Type.Optional(ApiKeyAuthSchema),
+    mtls: Type.Optional(MtlsAuthSchema),
+  }, { ...Strict, default: {} }),
   log: Type.Object({
     level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   }, { ...Strict, default: {} }),

@@ -9,6 +9,9 @@ const HOP_BY_HOP = new Set([
   'upgrade', 'proxy-authorization', 'proxy-authenticate', 'http2-settings', 'host', 'proxy',
 ]);
 
+/** The identity namespace: only the gateway writes these, every hop drops what it received. */
+export const IDENTITY_PREFIX = 'x-gatehouse-';
+
 /** Set by the gateway on every hop; a client's copy is never passed on as-is. */
 const GATEWAY_OWNED = new Set([
   'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix',
@@ -30,7 +33,7 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders): Record<st
   const listed = connectionTokens(incoming.connection);
   const out: Record<string, string | string[]> = {};
   for (const name in incoming) {
-    if (name.charCodeAt(0) === 58 /* : */ || HOP_BY_HOP.has(name) || GATEWAY_OWNED.has(name)) continue;
+    if (name.charCodeAt(0) === 58 /* : */ || HOP_BY_HOP.has(name) || GATEWAY_OWNED.has(name) || name.startsWith(IDENTITY_PREFIX)) continue;
     if (listed?.has(name)) continue;
     const value = incoming[name];
     if (value !== undefined) out[name] = value;

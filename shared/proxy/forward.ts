@@ -41,6 +41,8 @@ function classify(err: unknown): ErrorCode {
       return 'upstream_timeout';
     case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
       return 'bad_request';
+    case 'GATEHOUSE_BODY_TOO_LARGE':
+      return 'payload_too_large';
     default:
       return 'upstream_unreachable';
   }

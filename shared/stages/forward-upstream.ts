@@ -36,12 +36,14 @@ export function forwardUpstream(s: ForwardSettings): Stage {
     headers['x-request-id'] = ex.requestId;
     headers.traceparent = traceparentOf(trace);
     if (trace.tracestate !== undefined) headers.tracestate = trace.tracestate;
+    if (ex.dropHeaders !== undefined) for (const name of ex.dropHeaders) delete headers[name];
+    if (ex.upstreamHeaders !== undefined) Object.assign(headers, ex.upstreamHeaders);
     const res = await forward(s.pools, {
       origin: instance.origin,
       method: request.method,
       pathAndQuery: ex.path + ex.search,
       headers,
-      body: requestBody(request.method, request.headers, request.raw),
+      body: ex.body ?? requestBody(request.method, request.headers, request.raw),
       timeoutMs: s.timeoutOf(ex),
     });
     const length = res.headers['content-length'];

@@ -17,6 +17,9 @@ routes:
   - name: orders
     match: { pathPrefix: /orders }
     service: orders
+    auth: { anonymous: true }
+identity:
+  keys: [{ id: k1, secret: 0123456789abcdef0123456789abcdef }]
 services:
   orders:
     static: [http://10.0.0.5:8080]

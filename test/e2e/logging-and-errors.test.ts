@@ -13,6 +13,9 @@ import { rawRequest, http1 } from '../harness/raw.js';
 import { freePort, waitFor } from '../harness/ports.js';
 import { spawnOwned } from '../harness/process.js';
 import { repoRoot } from '../harness/binaries.js';
+import { TEST_IDENTITY } from '../harness/gateway.js';
+import { AssertionSigner, IDENTITY_HEADER } from '../../shared/identity.js';
+import { ANONYMOUS } from '../../shared/auth-types.js';
 
 let backend: EchoBackend;
 let gw: Gateway;
@@ -57,7 +60,8 @@ test('a request the HTTP parser refuses gets a JSON 400 with a request id and th
 });
 
 test('the router refuses the same hostile paths when reached directly', async () => {
-  const r = await rawRequest(gw.routerUrl, http1('GET', '/app/%2e%2e/admin', []));
+  const assertion = await new AssertionSigner(TEST_IDENTITY).assertionFor(ANONYMOUS);
+  const r = await rawRequest(gw.routerUrl, http1('GET', '/app/%2e%2e/admin', [`${IDENTITY_HEADER}: ${assertion}`]));
   assert.equal(r.status, 400);
   assert.equal(JSON.parse(r.body).error, 'bad_path');
 });
@@ -70,7 +74,8 @@ test('a router is not ready until Consul has answered for its services', async (
   writeFileSync(file, stringify({
     router: { listen: { port }, admin: { port: admin } },
     consul: { address: `http://127.0.0.1:${deadConsul}` },
-    routes: [{ name: 'x', match: { pathPrefix: '/' }, service: 'x' }],
+    routes: [{ name: 'x', match: { pathPrefix: '/' }, service: 'x', auth: { anonymous: true } }],
+    identity: TEST_IDENTITY,
     services: { x: { consul: { service: 'x' } } },
   }));
   const proc = spawnOwned(process.execPath, [resolve(repoRoot(), 'dist/router/main.js'), '--config', file]);
@@ -94,12 +99,14 @@ test('on SIGTERM a tier turns unready, finishes in-flight requests and exits 0',
   const file = join(dir, 'router.yaml');
   writeFileSync(file, stringify({
     router: { listen: { port }, admin: { port: admin } },
-    routes: [{ name: 'app', match: { pathPrefix: '/' }, service: 'app' }],
+    routes: [{ name: 'app', match: { pathPrefix: '/' }, service: 'app', auth: { anonymous: true } }],
     services: { app: { static: [backend.url] } },
+    identity: TEST_IDENTITY,
   }));
   const proc = spawnOwned(process.execPath, [resolve(repoRoot(), 'dist/router/main.js'), '--config', file]);
   await waitFor('router ready', async () => (await fetch(`http://127.0.0.1:${admin}/ready`).then((r) => r.ok, () => false)) || undefined);
-  const inFlight = fetch(`http://127.0.0.1:${port}/slow`, { headers: { 'x-echo-delay-ms': '700' } });
+  const assertion = await new AssertionSigner(TEST_IDENTITY).assertionFor(ANONYMOUS);
+  const inFlight = fetch(`http://127.0.0.1:${port}/slow`, { headers: { 'x-echo-delay-ms': '700', [IDENTITY_HEADER]: assertion } });
   await new Promise((r) => setTimeout(r, 150));
   proc.child.kill('SIGTERM');
   const res = await inFlight;

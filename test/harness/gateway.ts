@@ -2,6 +2,7 @@
 // a config object (validated exactly as a file would be), with their logs
 // captured, and an HTTPS client that trusts the test CA.
 import { tmpdir } from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { stringify } from 'yaml';
@@ -15,6 +16,9 @@ import { buildEdge } from '../../edge/app.js';
 import type { TierRuntime, ListeningAddresses } from '../../shared/runtime.js';
 import { LogCapture } from './logs.js';
 import { freePort } from './ports.js';
+
+/** The HMAC key edge and router share in tests: random per test process. */
+export const TEST_IDENTITY = { keys: [{ id: 'test-1', secret: randomBytes(32).toString('base64url') }], ttlSeconds: 60 };
 
 export const certificates: Promise<DevCertificates> = ensureDevCertificates(join(tmpdir(), 'gatehouse-test-certs'));
 
@@ -38,7 +42,10 @@ export function configFrom(doc: unknown): Readonly<Config> {
 }
 
 export interface GatewayOptions {
-  readonly routes: unknown[];
+  /** Routes without an auth section are public (anonymous) here, so routing tests stay short. */
+  readonly routes: Record<string, unknown>[];
+  readonly auth?: Record<string, unknown>;
+  readonly edgeExtra?: Record<string, unknown>;
   readonly services: Record<string, unknown>;
   readonly consul?: string;
   readonly redis?: string;
@@ -80,8 +87,10 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   const certs = await certificates;
   const routerPort = await freePort();
   const base = {
-    routes: o.routes,
+    routes: o.routes.map((r) => ({ auth: { anonymous: true }, ...r })),
     services: o.services,
+    identity: TEST_IDENTITY,
+    ...(o.auth && { auth: o.auth }),
     ...(o.consul && { consul: { address: o.consul } }),
     ...(o.redis && { redis: { url: o.redis } }),
   };
@@ -96,6 +105,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       router: o.routerService ?? { static: [router.addresses.url] },
       trustedProxies: o.edgeTrustedProxies ?? [],
       ...(o.redirectHttp && { redirectHttp: { port: 0 } }),
+      ...o.edgeExtra,
     },
   }));
   const client = await httpsClient();

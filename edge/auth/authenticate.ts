@@ -1,0 +1,69 @@
+// Stage: authenticate the request with the route's methods and attach the
+// signed identity assertion for the router. Built once per route; a route's
+// unused methods cost nothing. Refusals are 401 with an RFC 6750
+// WWW-Authenticate header; the reason goes to the access log only.
+import type { Stage } from '../../shared/exchange.js';
+import { GatewayError } from '../../shared/errors.js';
+import { ANONYMOUS } from '../../shared/auth-types.js';
+import { IDENTITY_HEADER, type AssertionSigner } from '../../shared/identity.js';
+import type { AuthMethod, AuthOutcome } from './method.js';
+import type { RouteAuthConfig } from './route-auth.js';
+
+export interface RouteAuthDeps {
+  readonly methods: ReadonlyMap<string, AuthMethod>;
+  readonly signer: AssertionSigner;
+  /** Credential headers of each method, removed upstream when hideCredentials is on. */
+  readonly credentialHeaders: ReadonlyMap<string, readonly string[]>;
+  /** Query parameters that can carry a credential (opt-in API keys). */
+  readonly credentialQueryParams: readonly string[];
+  /** Client headers that look like identity and are never passed on (beyond x-gatehouse-*). */
+  readonly spoofableHeaders: readonly string[];
+  readonly realm: string;
+}
+
+export function authenticate(auth: RouteAuthConfig, d: RouteAuthDeps): Stage {
+  const methods = auth.methods.map((name) => d.methods.get(name)!);
+  const drop = [...d.spoofableHeaders, ...(auth.hideCredentials ? auth.methods.flatMap((m) => d.credentialHeaders.get(m) ?? []) : [])];
+  const challenge = `Bearer realm="${d.realm}"`;
+  const invalid = `${challenge}, error="invalid_token"`;
+
+  return async (ex, request) => {
+    ex.dropHeaders = drop;
+    let outcome: AuthOutcome | undefined;
+    for (let i = 0; i < methods.length && outcome === undefined; i++) {
+      const answer = methods[i]!.authenticate(request);
+      outcome = answer instanceof Promise ? await answer : answer;
+    }
+    let identity = ANONYMOUS;
+    if (outcome?.ok === true) identity = outcome.identity;
+    else if (outcome !== undefined && !auth.anonymous) {
+      const { ok: _ok, code, reason, ...detail } = outcome;
+      ex.authDetail = detail as Record<string, string>;
+      throw new GatewayError('unauthorized', `${code}: ${reason}`, { 'www-authenticate': code === 'invalid_token' ? invalid : `${challenge}, error="${code}"` });
+    } else if (outcome === undefined && !auth.anonymous) {
+      throw new GatewayError('unauthorized', 'no credential', { 'www-authenticate': challenge });
+    } else if (outcome !== undefined) {
+      // A refused credential on an anonymous route: served as anonymous, and the credential is not passed on.
+      ex.authDetail = { refusedAs: 'anonymous', reason: outcome.reason };
+      ex.dropHeaders = dropAll(d, drop);
+    }
+    if (d.credentialQueryParams.length > 0 && ex.search !== '' && (auth.hideCredentials || outcome?.ok !== true)) {
+      ex.search = withoutParams(ex.search, d.credentialQueryParams);
+    }
+    ex.identity = identity;
+    const assertion = d.signer.assertionFor(identity);
+    ex.upstreamHeaders = { [IDENTITY_HEADER]: typeof assertion === 'string' ? assertion : await assertion };
+  };
+}
+
+function dropAll(d: RouteAuthDeps, drop: readonly string[]): readonly string[] {
+  return [...new Set([...drop, ...[...d.credentialHeaders.values()].flat()])];
+}
+
+function withoutParams(search: string, names: readonly string[]): string {
+  if (!names.some((n) => search.includes(`${n}=`))) return search;
+  const params = new URLSearchParams(search);
+  for (const n of names) params.delete(n);
+  const rest = params.toString();
+  return rest === '' ? '' : `?${rest}`;
+}

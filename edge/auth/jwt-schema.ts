@@ -1,0 +1,49 @@
+// Config schema of the jwt method: one entry per trusted issuer.
+import { Type, type Static } from '@sinclair/typebox';
+import { SecretSourceFields } from '../../shared/secrets.js';
+
+export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
+export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
+
+const Seconds = (def: number, max: number) => Type.Integer({ minimum: 0, maximum: max, default: def });
+
+export const JwtIssuerSchema = Type.Object({
+  issuer: Type.String({ minLength: 1, description: 'the exact "iss" this issuer signs' }),
+  audience: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'accepted "aud" values; the token must name one' }),
+  algorithms: Type.Array(Type.Union([...ASYMMETRIC_ALGORITHMS, ...HMAC_ALGORITHMS].map((a) => Type.Literal(a))), { minItems: 1, description: 'the only algorithms accepted ("none" never is)' }),
+  jwksUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'an http(s) URL of a JWK set' })),
+  keyFiles: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'PEM public keys or certificates, or JWK / JWK-set JSON files' })),
+  ...SecretSourceFields,
+  clockSkewSeconds: Seconds(30, 300),
+  maxTokenAgeSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'refuse tokens issued ("iat") longer ago than this' })),
+  requiredClaims: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'claims that must be present, beyond "exp"' }),
+  consumerClaim: Type.String({ default: 'sub' }),
+  scopesClaim: Type.String({ default: 'scope' }),
+  rolesClaim: Type.String({ default: 'roles' }),
+  forwardClaims: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'claims passed to the router in the identity' }),
+  jwks: Type.Object({
+    cooldownSeconds: Seconds(30, 3600),
+    cacheMaxAgeSeconds: Seconds(600, 86_400),
+    maxStaleSeconds: Seconds(3600, 604_800),
+    timeoutMs: Type.Integer({ minimum: 100, maximum: 30_000, default: 2_000 }),
+  }, { additionalProperties: false, default: {} }),
+}, { additionalProperties: false });
+
+export const JwtAuthSchema = Type.Object({
+  issuers: Type.Array(JwtIssuerSchema, { minItems: 1 }),
+  cacheSize: Type.Integer({ minimum: 0, default: 10_000, description: 'verified tokens kept until they expire' }),
+}, { additionalProperties: false });
+
+export type JwtAuthConfig = Static<typeof JwtAuthSchema>;
+export type JwtIssuerConfig = Static<typeof JwtIssuerSchema>;
+
+/** One key source per issuer, and algorithms that fit it: RS/HS confusion is a config error, not a runtime chance. */
+export function checkJwtIssuer(c: JwtIssuerConfig): string | undefined {
+  const sources = [c.jwksUrl, c.keyFiles, c.secret ?? c.secretEnv ?? c.secretFile].filter((s) => s !== undefined).length;
+  if (sources !== 1) return `expected exactly one key source (jwksUrl, keyFiles, or secret/secretEnv/secretFile), found ${sources}`;
+  const hmac = c.algorithms.filter((a) => (HMAC_ALGORITHMS as readonly string[]).includes(a));
+  const symmetric = c.jwksUrl === undefined && c.keyFiles === undefined;
+  if (symmetric && hmac.length !== c.algorithms.length) return 'a shared secret verifies only HS256/HS384/HS512';
+  if (!symmetric && hmac.length > 0) return `HMAC algorithms (${hmac.join(', ')}) cannot be used with public keys`;
+  return undefined;
+}

@@ -1,0 +1,148 @@
+// JWT bearer authentication with jose. Per issuer: pinned algorithms (never
+// `none`; HMAC only with a shared secret, asymmetric only with public keys, so
+// RS/HS confusion cannot happen), iss/aud/exp/nbf/iat with clock skew, and
+// required claims. Verified tokens are cached until they expire, so a repeat
+// token costs a map lookup, not a signature check. Never reads a key from a
+// location the token names.
+import { createPublicKey, type KeyObject } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { LruMap } from 'toad-cache';
+import type { Logger } from 'pino';
+import type { FastifyRequest } from 'fastify';
+import { refused, type AuthMethod, type AuthOutcome, type Identity } from './method.js';
+import { RemoteJwks } from './jwks.js';
+import { hasSecret, resolveSecret } from '../../shared/secrets.js';
+import type { JwtAuthConfig, JwtIssuerConfig } from './jwt-schema.js';
+
+export { JwtAuthSchema, type JwtAuthConfig } from './jwt-schema.js';
+
+const TOKEN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
+const MAX_TOKEN_CHARS = 8192;
+const NEGATIVE_TTL_MS = 5_000;
+
+interface Issuer {
+  readonly config: JwtIssuerConfig;
+  readonly key: KeyObject | JWTVerifyGetKey;
+  readonly jwks: RemoteJwks | undefined;
+}
+
+type Cached = { readonly identity: Identity; readonly until: number } | { readonly refusal: AuthOutcome; readonly until: number };
+
+export function createJwtMethod(config: JwtAuthConfig, log: Logger): AuthMethod & { jwks(): RemoteJwks[] } {
+  const issuers = new Map<string, Issuer>();
+  config.issuers.forEach((c, i) => issuers.set(c.issuer, buildIssuer(c, i, log)));
+  const cache = new LruMap<Cached>(config.cacheSize);
+
+  const verify = async (token: string, now: number): Promise<AuthOutcome> => {
+    let iss: unknown;
+    try {
+      iss = decodeJwt(token).iss;
+    } catch (err) {
+      return refused('invalid_token', `malformed token: ${(err as Error).message}`);
+    }
+    const issuer = typeof iss === 'string' ? issuers.get(iss) : undefined;
+    if (issuer === undefined) return refused('invalid_token', 'unknown issuer', { issuer: String(iss).slice(0, 200) });
+    const c = issuer.config;
+    try {
+      const { payload, protectedHeader } = await jwtVerify(token, issuer.key as JWTVerifyGetKey, {
+        algorithms: [...c.algorithms],
+        issuer: c.issuer,
+        audience: [...c.audience],
+        clockTolerance: c.clockSkewSeconds,
+        requiredClaims: ['exp', ...c.requiredClaims],
+        ...(c.maxTokenAgeSeconds !== undefined && { maxTokenAge: c.maxTokenAgeSeconds }),
+      });
+      const identity = toIdentity(payload, c);
+      if (typeof identity === 'string') return refused('invalid_token', identity, { issuer: c.issuer, ...(protectedHeader.kid && { kid: protectedHeader.kid }) });
+      cache.set(token, { identity, until: (payload.exp! + c.clockSkewSeconds) * 1000 });
+      return { ok: true, identity };
+    } catch (err) {
+      const kid = headerKid(token);
+      const refusal = refused('invalid_token', (err as Error).message, { issuer: c.issuer, ...(kid && { kid }) });
+      cache.set(token, { refusal, until: now + NEGATIVE_TTL_MS });
+      return refusal;
+    }
+  };
+
+  return {
+    name: 'jwt',
+    jwks: () => [...issuers.values()].flatMap((i) => (i.jwks ? [i.jwks] : [])),
+    authenticate(request: FastifyRequest): AuthOutcome | undefined | Promise<AuthOutcome> {
+      const header = request.headers.authorization;
+      if (header === undefined || header.length < 7 || header.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
+      const token = header.slice(7).trim();
+      if (token.length > MAX_TOKEN_CHARS || !TOKEN.test(token)) return refused('invalid_token', 'malformed bearer token');
+      const now = Date.now();
+      const hit = cache.get(token);
+      if (hit !== undefined && hit.until > now) return 'identity' in hit ? { ok: true, identity: hit.identity } : hit.refusal;
+      return verify(token, now);
+    },
+  };
+}
+
+function buildIssuer(c: JwtIssuerConfig, i: number, log: Logger): Issuer {
+  const field = `auth.jwt.issuers[${i}]`;
+  if (c.jwksUrl !== undefined) {
+    const jwks = new RemoteJwks(c.jwksUrl, {
+      cooldownMs: c.jwks.cooldownSeconds * 1000,
+      maxAgeMs: c.jwks.cacheMaxAgeSeconds * 1000,
+      maxStaleMs: c.jwks.maxStaleSeconds * 1000,
+      timeoutMs: c.jwks.timeoutMs,
+    }, log);
+    return { config: c, key: jwks.getKey, jwks };
+  }
+  if (c.keyFiles !== undefined) return { config: c, key: createLocalJWKSet({ keys: c.keyFiles.flatMap((f, j) => readKeyFile(f, `${field}.keyFiles[${j}]`)) }), jwks: undefined };
+  if (hasSecret(c)) return { config: c, key: resolveSecret(c, field), jwks: undefined };
+  throw new Error(`${field}: no key source`);
+}
+
+/** A PEM public key or certificate, or a JWK / JWK set in JSON. Private material is reduced to its public half. */
+function readKeyFile(path: string, field: string): JWK[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new Error(`${field}: cannot read ${path}: ${(err as Error).message}`);
+  }
+  try {
+    if (text.trimStart().startsWith('{')) {
+      const json = JSON.parse(text) as JWK | { keys: JWK[] };
+      const keys = 'keys' in json && Array.isArray(json.keys) ? json.keys : [json as JWK];
+      return keys.map((k) => publicJwk(k));
+    }
+    const jwk = createPublicKey(text).export({ format: 'jwk' }) as JWK;
+    return [{ ...jwk, kid: basename(path).replace(/\.[^.]+$/, '') }];
+  } catch (err) {
+    throw new Error(`${field}: ${path} is not a PEM public key, certificate or JWK: ${(err as Error).message}`);
+  }
+}
+
+function publicJwk(k: JWK): JWK {
+  if (k.kty === 'oct') throw new Error('symmetric keys belong in secret, not keyFiles');
+  const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub } = k;
+  return pub;
+}
+
+function toIdentity(payload: JWTPayload, c: JwtIssuerConfig): Identity | string {
+  const consumer = payload[c.consumerClaim];
+  if (typeof consumer !== 'string' || consumer === '') return `claim "${c.consumerClaim}" must be a non-empty string`;
+  const claims: Record<string, unknown> = {};
+  for (const name of c.forwardClaims) if (payload[name] !== undefined) claims[name] = payload[name];
+  return Object.freeze({ consumer, method: 'jwt', scopes: stringList(payload[c.scopesClaim]), roles: stringList(payload[c.rolesClaim]), claims, issuer: c.issuer });
+}
+
+function stringList(value: unknown): string[] {
+  if (typeof value === 'string') return value.split(' ').filter(Boolean);
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+function headerKid(token: string): string | undefined {
+  try {
+    const header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8')) as { kid?: unknown };
+    return typeof header.kid === 'string' ? header.kid.slice(0, 128) : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,37 @@
+// What every authentication method of the edge answers, and the identity it
+// yields. The edge pipeline tries a route's methods in order; the first that
+// finds its credential decides. A method never throws for a bad credential:
+// it says why, and the edge logs the reason and answers 401.
+import type { FastifyRequest } from 'fastify';
+
+import type { AuthMethodName, Identity } from '../../shared/auth-types.js';
+
+export type { AuthMethodName, Identity };
+
+/** RFC 6750 error codes: all a client learns about why it was refused. */
+export type AuthErrorCode = 'invalid_request' | 'invalid_token';
+
+export type AuthOutcome =
+  | { readonly ok: true; readonly identity: Identity }
+  | {
+      readonly ok: false;
+      readonly code: AuthErrorCode;
+      /** For the log line only, never the reply. */
+      readonly reason: string;
+      readonly issuer?: string;
+      readonly kid?: string;
+      readonly consumer?: string;
+    };
+
+export interface AuthMethod {
+  readonly name: AuthMethodName;
+  /**
+   * undefined: this method's credential is absent, so the next method may try.
+   * Synchronous when the answer is cached, so the hot path awaits nothing.
+   */
+  authenticate(request: FastifyRequest): AuthOutcome | undefined | Promise<AuthOutcome | undefined>;
+}
+
+export function refused(code: AuthErrorCode, reason: string, detail: { issuer?: string; kid?: string; consumer?: string } = {}): AuthOutcome {
+  return { ok: false, code, reason, ...detail };
+}

@@ -1,0 +1,45 @@
+// Builds the configured authentication methods once per edge, with what the
+// edge needs to know about each: which headers and query parameters carry
+// its credential (removed upstream when a route hides credentials).
+import type { Logger } from 'pino';
+import type { Redis } from 'ioredis';
+import type { Config } from '../../shared/config/schema.js';
+import { connectRedis } from '../../shared/redis.js';
+import type { AuthMethod } from './method.js';
+import { createJwtMethod } from './jwt.js';
+import { createApiKeyMethod } from './api-key.js';
+import { ApiKeyStore } from './api-key-store.js';
+import { createMtlsMethod } from '../tls/client-certificate.js';
+
+export interface EdgeAuth {
+  readonly methods: ReadonlyMap<string, AuthMethod>;
+  readonly credentialHeaders: ReadonlyMap<string, readonly string[]>;
+  readonly credentialQueryParams: readonly string[];
+  close(): void;
+}
+
+export function buildAuthMethods(config: Readonly<Config>, redis: Redis | undefined, log: Logger): EdgeAuth {
+  const methods = new Map<string, AuthMethod>();
+  const credentialHeaders = new Map<string, readonly string[]>();
+  const closers: (() => void)[] = [];
+  const { jwt, apiKey, mtls } = config.auth;
+  if (jwt) {
+    methods.set('jwt', createJwtMethod(jwt, log));
+    credentialHeaders.set('jwt', ['authorization']);
+  }
+  if (apiKey && redis && config.redis) {
+    // A subscribed connection can run nothing else: revocations get their own.
+    const subscriber = connectRedis(config.redis.url, log);
+    const method = createApiKeyMethod(apiKey, new ApiKeyStore(redis), subscriber, log);
+    methods.set('api-key', method);
+    credentialHeaders.set('api-key', [apiKey.header]);
+    closers.push(() => { method.close(); subscriber.disconnect(); });
+  }
+  if (mtls) methods.set('mtls', createMtlsMethod(mtls));
+  return {
+    methods,
+    credentialHeaders,
+    credentialQueryParams: apiKey?.queryParam ? [apiKey.queryParam] : [],
+    close: () => closers.forEach((c) => c()),
+  };
+}
