@@ -56,6 +56,8 @@ export interface GatewayOptions {
 }
 
 export interface Gateway {
+  /** The validated edge config, to start more edge instances beside the first. */
+  readonly edgeConfig: Readonly<Config>;
   readonly edge: Tier;
   readonly router: Tier;
   readonly edgeUrl: string;
@@ -98,7 +100,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     ...base,
     router: { listen: { port: routerPort }, admin: { port: 0 }, trustedProxies: o.routerTrustedProxies ?? ['127.0.0.1'] },
   }));
-  const edge = await startTier('edge', configFrom({
+  const edgeConfig = configFrom({
     ...base,
     edge: {
       listen: { port: 0 }, admin: { port: 0 }, tls: { cert: certs.certFile, key: certs.keyFile },
@@ -107,11 +109,12 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       ...(o.redirectHttp && { redirectHttp: { port: 0 } }),
       ...o.edgeExtra,
     },
-  }));
+  });
+  const edge = await startTier('edge', edgeConfig);
   const client = await httpsClient();
   const edgeUrl = edge.addresses.url;
   return {
-    edge, router, edgeUrl, routerUrl: router.addresses.url, client,
+    edgeConfig, edge, router, edgeUrl, routerUrl: router.addresses.url, client,
     get: (path, init) => send(client, `${edgeUrl}${path}`, init),
     async close() {
       await client.close();
