@@ -14,6 +14,7 @@ import { listenOn, type TierRuntime } from '../shared/runtime.js';
 import { edgePipeline, edgeRouteStages, ROUTER_SERVICE } from './pipeline.js';
 import { AssertionSigner } from '../shared/identity.js';
 import { buildAuthMethods } from './auth/methods.js';
+import { guardSlowClients } from './slow-clients.js';
 import { tlsServerOptions } from './tls.js';
 import { buildRedirectApp } from './redirect.js';
 
@@ -28,8 +29,10 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
   const pools = new UpstreamPools();
   const app = buildTierApp({
     log, trust, timeouts: ec.timeouts, isDraining: () => runtime.draining, server: tlsServerOptions(ec),
-    stages: edgePipeline({ trust, routes, routers, pools }),
+    stages: edgePipeline({ trust, routes, routers, pools, maxHeaderBytes: ec.limits.maxHeaderBytes }),
   });
+  app.server.maxConnections = ec.limits.maxConnections;
+  guardSlowClients(app.server, ec.timeouts.headersMs, ec.timeouts.requestMs, log);
   let httpsPort = ec.listen.port;
   const redirect = ec.redirectHttp ? buildRedirectApp(log, () => httpsPort) : undefined;
 

@@ -13,6 +13,7 @@ import type { UpstreamPools } from '../shared/proxy/pools.js';
 import type { TrustFn } from '../shared/http/forwarded.js';
 import { authenticate, type RouteAuthDeps } from './auth/authenticate.js';
 import { limitBody } from './body-limit.js';
+import { limitHeaders } from './header-limit.js';
 
 export const ROUTER_SERVICE = 'gatehouse-router';
 // The router answers a timeout itself; the edge waits a little longer so that answer, not the edge's, reaches the client.
@@ -23,11 +24,13 @@ export interface EdgeDeps {
   readonly routes: RouteTable<readonly Stage[]>;
   readonly routers: ServiceDirectory;
   readonly pools: UpstreamPools;
+  readonly maxHeaderBytes: number;
 }
 
 export function edgePipeline(d: EdgeDeps): Stage[] {
   return [
     identify(d.trust, 'https'),  // request id, W3C trace, X-Forwarded-* (client values only from trusted proxies)
+    limitHeaders(d.maxHeaderBytes), // 431 over the configured header size (slow clients get 408 from slow-clients.ts)
     normalizePath,               // one path for routing, authorisation and the backend; 400 on encoded / \ . NUL
     matchRoute(d.routes),        // 404 here, before any work, when no route matches
     runRouteStages,              // the route's own chain, below
