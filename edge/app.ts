@@ -15,7 +15,9 @@ import { edgePipeline, edgeRouteStages, ROUTER_SERVICE } from './pipeline.js';
 import { AssertionSigner } from '../shared/identity.js';
 import { buildAuthMethods } from './auth/methods.js';
 import { guardSlowClients } from './slow-clients.js';
-import { tlsServerOptions } from './tls.js';
+import { CertificateStore, type SecureContextTarget } from './tls/certificate-store.js';
+import { hstsHeaderValue } from './tls/schema.js';
+import { trackHttp2Sessions } from './http2-sessions.js';
 import { buildRedirectApp } from './redirect.js';
 
 export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
@@ -27,11 +29,22 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
   const routes = new RouteTable(config.routes, (route) => edgeRouteStages(route, authDeps));
   const routers = new ServiceDirectory({ [ROUTER_SERVICE]: ec.router }, config.consul, log);
   const pools = new UpstreamPools();
+  const certificates = new CertificateStore(ec.tls, log);
   const app = buildTierApp({
-    log, trust, timeouts: ec.timeouts, isDraining: () => runtime.draining, server: tlsServerOptions(ec),
+    log, trust, timeouts: ec.timeouts, isDraining: () => runtime.draining,
+    server: {
+      http2: true,
+      // Bounds per-connection concurrency against stream floods (HTTP/2 rapid reset and the like).
+      https: { ...certificates.serverOptions(), settings: { maxConcurrentStreams: 100, maxHeaderListSize: ec.limits.maxHeaderBytes } },
+      http2SessionTimeout: ec.timeouts.keepAliveMs,
+    },
+    ...(ec.tls.hsts && { responseHeaders: { 'strict-transport-security': hstsHeaderValue(ec.tls.hsts) } }),
     stages: edgePipeline({ trust, routes, routers, pools, maxHeaderBytes: ec.limits.maxHeaderBytes }),
   });
   app.server.maxConnections = ec.limits.maxConnections;
+  certificates.attach(app.server as unknown as SecureContextTarget);
+  certificates.startWatching();
+  const sessions = trackHttp2Sessions(app.server);
   guardSlowClients(app.server, ec.timeouts.headersMs, ec.timeouts.requestMs, log);
   let httpsPort = ec.listen.port;
   const redirect = ec.redirectHttp ? buildRedirectApp(log, () => httpsPort) : undefined;
@@ -58,6 +71,8 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
     },
     async close() {
       runtime.draining = true;
+      certificates.close();
+      sessions.closeAll(); // GOAWAY: in-flight streams finish, no new ones start
       await Promise.all([app.close(), redirect?.close()]);
       await runtime.admin.close();
       routers.close();

@@ -20,6 +20,8 @@ export interface TierAppOptions {
   readonly timeouts: TimeoutsConfig;
   /** While draining, HTTP/1.1 replies close their connection so the drain can finish. */
   readonly isDraining: () => boolean;
+  /** Sent on every reply of the tier, gateway errors included (HSTS at the edge). */
+  readonly responseHeaders?: Readonly<Record<string, string>>;
   /** TLS / HTTP2 settings for the edge; none for the router. */
   readonly server?: Partial<FastifyServerOptions> & Record<string, unknown>;
 }
@@ -57,7 +59,9 @@ export function buildTierApp(o: TierAppOptions): FastifyInstance {
     sendError(reply, 'not_found', request.id);
   });
   app.addHook('onResponse', accessLog(o.log));
+  const always = o.responseHeaders;
   app.addHook('onSend', (request, reply, payload, done) => {
+    if (always !== undefined) reply.headers(always);
     if (o.isDraining() && request.raw.httpVersionMajor === 1) reply.header('connection', 'close');
     done(null, payload);
   });

@@ -56,10 +56,17 @@ export function parseConfig(text: string, file: string, env: Env = {}): Readonly
 
 /** File paths in the config are relative to the config file, not to wherever the process started. */
 function resolveFiles(config: Config, dir: string): void {
-  if (config.edge) {
-    config.edge.tls.cert = resolve(dir, config.edge.tls.cert);
-    config.edge.tls.key = resolve(dir, config.edge.tls.key);
+  const tls = config.edge?.tls;
+  for (const c of tls?.certificates ?? []) {
+    c.cert = resolve(dir, c.cert);
+    c.key = resolve(dir, c.key);
   }
+  if (tls?.clientCertificates) tls.clientCertificates.ca = resolve(dir, tls.clientCertificates.ca);
+  for (const issuer of config.auth.jwt?.issuers ?? []) {
+    if (issuer.keyFiles) issuer.keyFiles = issuer.keyFiles.map((f) => resolve(dir, f));
+    if (issuer.secretFile) issuer.secretFile = resolve(dir, issuer.secretFile);
+  }
+  for (const key of config.identity.keys) if (key.secretFile) key.secretFile = resolve(dir, key.secretFile);
 }
 
 /** Ajv reports "required" and "additionalProperties" once per branch; keep one line per field. */

@@ -11,6 +11,7 @@ import { JwtAuthSchema } from '../../edge/auth/jwt-schema.js';
 import { ApiKeyAuthSchema } from '../../edge/auth/api-key.js';
 import { MtlsAuthSchema } from '../../edge/tls/client-certificate.js';
 import { RouteAuthSchema } from '../../edge/auth/route-auth.js';
+import { EdgeTlsSchema } from '../../edge/tls/schema.js';
 
 const Strict = { additionalProperties: false } as const;
 
@@ -23,11 +24,6 @@ const Millis = (def: number) => Type.Integer({ minimum: 1, default: def });
 export const ListenerSchema = Type.Object({
   host: Type.String({ minLength: 1, default: '127.0.0.1' }),
   port: Port,
-}, Strict);
-
-export const TlsSchema = Type.Object({
-  cert: Type.String({ minLength: 1, description: 'path to a PEM certificate chain' }),
-  key: Type.String({ minLength: 1, description: 'path to a PEM private key' }),
 }, Strict);
 
 export const ConsulServiceSchema = Type.Object({
@@ -84,7 +80,7 @@ export const SPOOFABLE_IDENTITY_HEADERS = [
 
 export const EdgeSchema = Type.Object({
   listen: ListenerSchema,
-  tls: TlsSchema,
+  tls: EdgeTlsSchema,
   redirectHttp: Type.Optional(ListenerSchema),
   admin: ListenerSchema,
   router: ServiceSchema,

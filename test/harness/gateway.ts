@@ -103,7 +103,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   const edgeConfig = configFrom({
     ...base,
     edge: {
-      listen: { port: 0 }, admin: { port: 0 }, tls: { cert: certs.certFile, key: certs.keyFile },
+      listen: { port: 0 }, admin: { port: 0 }, tls: { certificates: [{ cert: certs.certFile, key: certs.keyFile }] },
       router: o.routerService ?? { static: [router.addresses.url] },
       trustedProxies: o.edgeTrustedProxies ?? [],
       ...(o.redirectHttp && { redirectHttp: { port: 0 } }),
