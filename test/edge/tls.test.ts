@@ -3,6 +3,7 @@
 // and client certificates (mTLS).
 import { test, after, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { clientCa as makeClientCa } from '../harness/client-ca.js';
 import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +14,6 @@ import { request as requestH1 } from 'node:https';
 import fastify, { type FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { Ajv } from 'ajv';
-import { generate } from 'selfsigned';
 import { ensureDevCertificates, type DevCertificates } from '../../shared/tls/dev-certs.js';
 import { CertificateStore } from '../../edge/tls/certificate-store.js';
 import { createMtlsMethod, type ConsumerFrom } from '../../edge/tls/client-certificate.js';
@@ -84,22 +84,7 @@ function whoami(via: 'h1' | 'h2', port: number, query: string, tls: ConnectionOp
   });
 }
 
-const EC = { keyType: 'ec', curve: 'P-256', algorithm: 'sha256' } as const;
-
-/** A CA for client certificates, written to disk, that issues clientAuth certificates. */
-async function clientCa() {
-  const ca = await generate([{ name: 'commonName', value: 'Test client CA' }], {
-    ...EC, extensions: [{ name: 'basicConstraints', cA: true, critical: true }, { name: 'keyUsage', keyCertSign: true, critical: true }],
-  });
-  const file = join(root, `client-ca-${made++}.pem`);
-  writeFileSync(file, ca.cert);
-  const issue = (cn: string, altNames: { type: 1 | 6; value: string }[] = []) => generate([{ name: 'commonName', value: cn }], {
-    ...EC, ca: { key: ca.private, cert: ca.cert },
-    extensions: [{ name: 'basicConstraints', cA: false }, { name: 'keyUsage', digitalSignature: true }, { name: 'extKeyUsage', clientAuth: true },
-      ...(altNames.length > 0 ? [{ name: 'subjectAltName' as const, altNames }] : [])],
-  }).then((c) => ({ cert: c.cert, key: c.private }));
-  return { file, issue };
-}
+const clientCa = () => makeClientCa(root);
 
 test('each SNI name is served its own certificate; an unknown name or no SNI gets the first one', async (t) => {
   const [a, b] = await Promise.all([certs('a.test'), certs('b.test')]);
