@@ -15,6 +15,7 @@ import { edgePipeline, edgeRouteStages, ROUTER_SERVICE } from './pipeline.js';
 import { AssertionSigner } from '../shared/identity.js';
 import { buildAuthMethods } from './auth/methods.js';
 import { guardSlowClients } from './slow-clients.js';
+import { buildRateLimits } from './ratelimit/build.js';
 import { CertificateStore, type SecureContextTarget } from './tls/certificate-store.js';
 import { hstsHeaderValue } from './tls/schema.js';
 import { trackHttp2Sessions } from './http2-sessions.js';
@@ -23,10 +24,11 @@ import { buildRedirectApp } from './redirect.js';
 export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
   const ec: EdgeConfig = config.edge!;
   const trust = compileTrust(ec.trustedProxies);
-  const redis = config.redis ? connectRedis(config.redis.url, log) : undefined;
+  const redis = config.redis ? connectRedis(config.redis, log) : undefined;
   const auth = buildAuthMethods(config, redis, log);
   const authDeps = { ...auth, signer: new AssertionSigner(config.identity), spoofableHeaders: ec.stripHeaders, realm: ec.realm };
-  const routes = new RouteTable(config.routes, (route) => edgeRouteStages(route, authDeps));
+  const limits = buildRateLimits(config, redis, log);
+  const routes = new RouteTable(config.routes, (route) => edgeRouteStages(route, { auth: authDeps, ...limits }));
   const routers = new ServiceDirectory({ [ROUTER_SERVICE]: ec.router }, config.consul, log);
   const pools = new UpstreamPools();
   const certificates = new CertificateStore(ec.tls, log);
@@ -60,6 +62,7 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
         serving: { ok: !runtime.draining },
         routers: { ...discovery, ok: discovery.ready },
         ...(redis && { redis: redisCheck(redis) }),
+        ...(limits.policies.size > 0 && { rateLimit: limits.limiter.health.status() }),
       };
     }),
     async listen() {

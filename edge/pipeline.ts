@@ -14,6 +14,7 @@ import type { TrustFn } from '../shared/http/forwarded.js';
 import { authenticate, type RouteAuthDeps } from './auth/authenticate.js';
 import { limitBody } from './body-limit.js';
 import { limitHeaders } from './header-limit.js';
+import { rateLimit, type LimiterDeps, type Policy } from './ratelimit/limiter.js';
 
 export const ROUTER_SERVICE = 'gatehouse-router';
 // The router answers a timeout itself; the edge waits a little longer so that answer, not the edge's, reaches the client.
@@ -34,7 +35,6 @@ export function edgePipeline(d: EdgeDeps): Stage[] {
     normalizePath,               // one path for routing, authorisation and the backend; 400 on encoded / \ . NUL
     matchRoute(d.routes),        // 404 here, before any work, when no route matches
     runRouteStages,              // the route's own chain, below
-    // rateLimit                 — shared counters in Redis (issue 5)
     forwardUpstream({            // pooled keep-alive connections to a router instance
       directory: d.routers,
       pools: d.pools,
@@ -45,10 +45,20 @@ export function edgePipeline(d: EdgeDeps): Stage[] {
   ];
 }
 
-/** Each route's chain, built once when the config loads. */
-export function edgeRouteStages(route: RouteConfig, auth: RouteAuthDeps): Stage[] {
+export interface RouteStageDeps {
+  readonly auth: RouteAuthDeps;
+  readonly limiter: LimiterDeps;
+  /** The edge-wide policy and every named one, compiled once. */
+  readonly globalPolicy: Policy | undefined;
+  readonly policies: ReadonlyMap<string, Policy>;
+}
+
+/** Each route's chain, built once when the config loads; a policy the route lacks adds no stage. */
+export function edgeRouteStages(route: RouteConfig, d: RouteStageDeps): Stage[] {
+  const policies = [d.globalPolicy, route.rateLimit === undefined ? undefined : d.policies.get(route.rateLimit)].filter((p): p is Policy => p !== undefined);
   return [
-    authenticate(route.auth, auth),  // jwt / api-key / mtls, or anonymous; 401 + WWW-Authenticate; signs the identity for the router
-    limitBody(route.maxBodyBytes),   // 413 on a declared or streamed body over the route's limit
+    authenticate(route.auth, d.auth),  // jwt / api-key / mtls / session, or anonymous; 401 + WWW-Authenticate; signs the identity for the router
+    limitBody(route.maxBodyBytes),     // 413 on a declared or streamed body over the route's limit
+    ...(policies.length > 0 ? [rateLimit(policies, d.limiter)] : []), // 429 + Retry-After; one Redis round trip for all policies
   ];
 }

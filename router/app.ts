@@ -19,7 +19,7 @@ export function buildRouter(config: Readonly<Config>, log: Logger): TierRuntime 
   const routes = new RouteTable(config.routes, () => undefined);
   const directory = new ServiceDirectory(usedServices(config), config.consul, log);
   const pools = new UpstreamPools();
-  const redis = config.redis ? connectRedis(config.redis.url, log) : undefined;
+  const redis = config.redis ? connectRedis(config.redis, log) : undefined;
   const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, stages: routerPipeline({ trust, routes, directory, pools, verifier: new AssertionVerifier(config.identity) }) });
 
   const runtime: TierRuntime = {

@@ -10,10 +10,12 @@ export const ERRORS = {
   not_found: { status: 404, message: 'No route matches this request.' },
   request_timeout: { status: 408, message: 'The request took too long to arrive.' },
   payload_too_large: { status: 413, message: 'The request body is larger than this route allows.' },
+  rate_limited: { status: 429, message: 'Too many requests; retry after the time in Retry-After.' },
   headers_too_large: { status: 431, message: 'The request headers are too large.' },
   internal: { status: 500, message: 'The gateway failed to handle the request.' },
   upstream_unreachable: { status: 502, message: 'The upstream service could not be reached.' },
   no_healthy_upstream: { status: 503, message: 'The service has no healthy instance.' },
+  rate_limit_unavailable: { status: 503, message: 'The request cannot be counted against its rate limit right now; retry shortly.' },
   shutting_down: { status: 503, message: 'The gateway is shutting down; retry on another instance.' },
   upstream_timeout: { status: 504, message: 'The upstream service did not answer in time.' },
 } as const;

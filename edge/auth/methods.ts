@@ -3,6 +3,7 @@
 // its credential (removed upstream when a route hides credentials).
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../shared/redis.js';
 import type { Config } from '../../shared/config/schema.js';
 import { connectRedis } from '../../shared/redis.js';
 import type { AuthMethod } from './method.js';
@@ -18,7 +19,7 @@ export interface EdgeAuth {
   close(): void;
 }
 
-export function buildAuthMethods(config: Readonly<Config>, redis: Redis | undefined, log: Logger): EdgeAuth {
+export function buildAuthMethods(config: Readonly<Config>, redis: RedisClient | undefined, log: Logger): EdgeAuth {
   const methods = new Map<string, AuthMethod>();
   const credentialHeaders = new Map<string, readonly string[]>();
   const closers: (() => void)[] = [];
@@ -29,8 +30,8 @@ export function buildAuthMethods(config: Readonly<Config>, redis: Redis | undefi
   }
   if (apiKey && redis && config.redis) {
     // A subscribed connection can run nothing else: revocations get their own.
-    const subscriber = connectRedis(config.redis.url, log);
-    const method = createApiKeyMethod(apiKey, new ApiKeyStore(redis), subscriber, log);
+    const subscriber = connectRedis(config.redis, log, 'api-key revocations') as Redis;
+    const method = createApiKeyMethod(apiKey, new ApiKeyStore(redis as Redis, config.redis.keyPrefix), subscriber, log);
     methods.set('api-key', method);
     credentialHeaders.set('api-key', [apiKey.header]);
     closers.push(() => { method.close(); subscriber.disconnect(); });

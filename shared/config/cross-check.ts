@@ -28,6 +28,9 @@ export function crossCheck(config: Config): Problem[] {
     auth.methods.forEach((m, j) => {
       if (!config.auth[METHOD_SECTION[m]]) problems.push({ path: ['routes', String(i), 'auth', 'methods', String(j)], message: `uses ${m}, which has no auth.${METHOD_SECTION[m]} section` });
     });
+    if (route.rateLimit !== undefined && !(route.rateLimit in config.rateLimits)) {
+      problems.push({ path: ['routes', String(i), 'rateLimit'], message: `names policy "${route.rateLimit}", which is not defined under rateLimits` });
+    }
     if (names.has(route.name)) problems.push({ path: ['routes', String(i), 'name'], message: `duplicate route name "${route.name}"` });
     names.add(route.name);
   });
@@ -51,6 +54,13 @@ export function crossCheck(config: Config): Problem[] {
     const sources = [key.secret, key.secretEnv, key.secretFile].filter((x) => x !== undefined).length;
     if (sources !== 1 || !hasSecret(key)) problems.push({ path: ['identity', 'keys', String(i)], message: `expected exactly one of secret, secretEnv or secretFile, found ${sources}` });
   });
+  if (config.edge?.rateLimit !== undefined && !(config.edge.rateLimit in config.rateLimits)) {
+    problems.push({ path: ['edge', 'rateLimit'], message: `names policy "${config.edge.rateLimit}", which is not defined under rateLimits` });
+  }
+  if (config.redis) {
+    const modes = [config.redis.url, config.redis.sentinel, config.redis.cluster].filter((m) => m !== undefined).length;
+    if (modes !== 1) problems.push({ path: ['redis'], message: `expected exactly one of url, sentinel or cluster, found ${modes}` });
+  }
   if (!config.edge && !config.router) problems.push({ path: [], message: 'neither an edge nor a router section: nothing to run' });
   return problems;
 }

@@ -12,6 +12,7 @@ import { ApiKeyAuthSchema } from '../../edge/auth/api-key.js';
 import { MtlsAuthSchema } from '../../edge/tls/client-certificate.js';
 import { RouteAuthSchema } from '../../edge/auth/route-auth.js';
 import { EdgeTlsSchema } from '../../edge/tls/schema.js';
+import { RateLimitPolicySchema } from '../../edge/ratelimit/schema.js';
 
 const Strict = { additionalProperties: false } as const;
 
@@ -58,6 +59,7 @@ export const RouteSchema = Type.Object({
   service: Type.String({ minLength: 1, description: 'a key of services' }),
   timeoutMs: Millis(30_000),
   auth: RouteAuthSchema,
+  rateLimit: Type.Optional(Type.String({ minLength: 1, description: 'a key of rateLimits, counted besides edge.rateLimit' })),
   maxBodyBytes: Type.Integer({ minimum: 0, default: 1_048_576, description: 'request body limit in bytes (413 over it)' }),
 }, Strict);
 
@@ -90,6 +92,7 @@ export const EdgeSchema = Type.Object({
     maxConnections: Type.Integer({ minimum: 1, default: 10_000, description: 'open client connections per edge instance' }),
   }, { ...Strict, default: {} }),
   stripHeaders: Type.Array(Type.String({ pattern: '^[a-z0-9-]+$' }), { default: SPOOFABLE_IDENTITY_HEADERS, description: 'client headers never passed on' }),
+  rateLimit: Type.Optional(Type.String({ minLength: 1, description: 'a key of rateLimits applied to every route' })),
   realm: Type.String({ default: 'gatehouse', pattern: '^[A-Za-z0-9 ._-]+$', description: 'realm in WWW-Authenticate' }),
   ...Forwarding,
 }, Strict);
@@ -107,8 +110,28 @@ export const ConsulSchema = Type.Object({
   waitSeconds: Type.Integer({ minimum: 1, maximum: 600, default: 30 }),
 }, Strict);
 
+const HostPort = Type.Object({ host: Type.String({ minLength: 1 }), port: Port }, Strict);
+
+/** Exactly one of url, sentinel or cluster (checked in cross-check.ts). */
 export const RedisSchema = Type.Object({
-  url: Type.String({ pattern: '^rediss?://' }),
+  url: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'a redis:// or rediss:// URL (single node)' })),
+  sentinel: Type.Optional(Type.Object({
+    name: Type.String({ minLength: 1, description: 'the monitored master name' }),
+    sentinels: Type.Array(HostPort, { minItems: 1 }),
+    password: Type.Optional(Type.String()),
+  }, Strict)),
+  cluster: Type.Optional(Type.Object({ nodes: Type.Array(HostPort, { minItems: 1 }) }, Strict)),
+  username: Type.Optional(Type.String()),
+  passwordEnv: Type.Optional(Type.String({ minLength: 1, description: 'environment variable holding the Redis password' })),
+  db: Type.Optional(Type.Integer({ minimum: 0, maximum: 15 })),
+  tls: Type.Optional(Type.Object({
+    ca: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA bundle to verify the server' })),
+    servername: Type.Optional(Type.String({ minLength: 1 })),
+    rejectUnauthorized: Type.Boolean({ default: true }),
+  }, Strict)),
+  keyPrefix: Type.String({ default: 'gatehouse:', pattern: '^[A-Za-z0-9:_.-]*$', description: 'prefix of every key Gatehouse writes' }),
+  commandTimeoutMs: Type.Integer({ minimum: 10, default: 100, description: 'a request-path command that takes longer fails' }),
+  connectTimeoutMs: Type.Integer({ minimum: 10, default: 500 }),
 }, Strict);
 
 export const ConfigSchema = Type.Object({
@@ -119,6 +142,7 @@ export const ConfigSchema = Type.Object({
   consul: Type.Optional(ConsulSchema),
   redis: Type.Optional(RedisSchema),
   identity: IdentitySchema,
+  rateLimits: Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }), RateLimitPolicySchema, { default: {} }),
   auth: Type.Object({
     jwt: Type.Optional(JwtAuthSchema),
     apiKey: Type.Optional(ApiKeyAuthSchema),
@@ -135,6 +159,7 @@ export type RouterConfig = Static<typeof RouterSchema>;
 export type RouteConfig = Static<typeof RouteSchema>;
 export type ServiceConfig = Static<typeof ServiceSchema>;
 export type ConsulConfig = Static<typeof ConsulSchema>;
+export type RedisConfig = Static<typeof RedisSchema>;
 export type ListenerConfig = Static<typeof ListenerSchema>;
 export type TimeoutsConfig = Static<typeof Timeouts>;
 export type AnySchema = TSchema;

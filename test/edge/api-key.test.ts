@@ -31,8 +31,9 @@ after(async () => {
 
 /** One edge instance: its own request-path and subscriber connections, as in production. */
 async function edge(config: Partial<ApiKeyAuthConfig> = {}) {
-  const conn = connectRedis(redis.url, log);
-  const sub = connectRedis(redis.url, log);
+  const settings = { url: redis.url, keyPrefix: 'gatehouse:', commandTimeoutMs: 100, connectTimeoutMs: 500 };
+  const conn = connectRedis(settings, log) as Redis;
+  const sub = connectRedis(settings, log) as Redis;
   const store = new ApiKeyStore(conn);
   const method = createApiKeyMethod({ header: 'x-api-key', cacheMs: 500, ...config }, store, sub, log);
   owned.push({ close: () => { method.close(); conn.disconnect(); sub.disconnect(); } });

@@ -15,7 +15,7 @@ import { buildRouter } from '../../router/app.js';
 import { buildEdge } from '../../edge/app.js';
 import type { TierRuntime, ListeningAddresses } from '../../shared/runtime.js';
 import { LogCapture } from './logs.js';
-import { freePort } from './ports.js';
+import { freePort, waitFor } from './ports.js';
 
 /** The HMAC key edge and router share in tests: random per test process. */
 export const TEST_IDENTITY = { keys: [{ id: 'test-1', secret: randomBytes(32).toString('base64url') }], ttlSeconds: 60 };
@@ -33,6 +33,8 @@ export async function startTier(kind: 'edge' | 'router', config: Readonly<Config
   const log = createLogger(kind, 'info', logs);
   const runtime = kind === 'edge' ? buildEdge(config, log) : buildRouter(config, log);
   const addresses = await runtime.listen();
+  // As a load balancer would: no traffic before the tier says it is ready (Redis connected, discovery resolved).
+  await waitFor(`${kind} readiness`, async () => (await fetch(`${addresses.adminUrl}/ready`)).ok || undefined, 15_000);
   return { runtime, logs, addresses };
 }
 
@@ -45,6 +47,7 @@ export interface GatewayOptions {
   /** Routes without an auth section are public (anonymous) here, so routing tests stay short. */
   readonly routes: Record<string, unknown>[];
   readonly auth?: Record<string, unknown>;
+  readonly rateLimits?: Record<string, unknown>;
   readonly edgeExtra?: Record<string, unknown>;
   readonly services: Record<string, unknown>;
   readonly consul?: string;
@@ -93,6 +96,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     services: o.services,
     identity: TEST_IDENTITY,
     ...(o.auth && { auth: o.auth }),
+    ...(o.rateLimits && { rateLimits: o.rateLimits }),
     ...(o.consul && { consul: { address: o.consul } }),
     ...(o.redis && { redis: { url: o.redis } }),
   };

@@ -1,0 +1,32 @@
+// Compiles the configured rate-limit policies once per edge, over the shared
+// Redis store when Redis is configured (the in-memory store otherwise: the
+// embedded default has no Redis).
+import type { Logger } from 'pino';
+import type { Config } from '../../shared/config/schema.js';
+import type { RedisClient } from '../../shared/redis.js';
+import { compilePolicy, type LimiterDeps, type Policy } from './limiter.js';
+import { MemoryStore } from './memory-store.js';
+import { RedisStore } from './redis-store.js';
+import { StoreHealth } from './outage.js';
+
+export interface RateLimits {
+  readonly limiter: LimiterDeps;
+  readonly globalPolicy: Policy | undefined;
+  readonly policies: ReadonlyMap<string, Policy>;
+}
+
+export function buildRateLimits(config: Readonly<Config>, redis: RedisClient | undefined, log: Logger): RateLimits {
+  const policies = new Map(Object.entries(config.rateLimits).map(([name, p]) => [name, compilePolicy(name, p)]));
+  const local = new MemoryStore();
+  const globalName = config.edge?.rateLimit;
+  return {
+    policies,
+    globalPolicy: globalName === undefined ? undefined : policies.get(globalName),
+    limiter: {
+      shared: redis ? new RedisStore(redis) : local,
+      local,
+      health: new StoreHealth(log),
+      prefix: config.redis?.keyPrefix ?? 'gatehouse:',
+    },
+  };
+}

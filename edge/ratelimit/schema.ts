@@ -1,0 +1,27 @@
+// Config of rate-limit policies: what a request is counted by, its windows
+// (several per policy, e.g. 20 per second and 10,000 per day, all enforced
+// at once), and what to do while Redis is unreachable.
+import { Type, type Static } from '@sinclair/typebox';
+
+export const RateLimitWindowSchema = Type.Object({
+  name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', description: 'the window name in RateLimit headers' }),
+  limit: Type.Integer({ minimum: 1, description: 'requests admitted per period' }),
+  periodSeconds: Type.Integer({ minimum: 1 }),
+}, { additionalProperties: false });
+
+export const RateLimitPolicySchema = Type.Object({
+  key: Type.String({
+    pattern: '^(consumer|api-key|ip|header:[a-z0-9-]+)$',
+    default: 'consumer',
+    description: 'consumer, api-key, ip (the trusted-proxy-aware client address) or header:<name>',
+  }),
+  windows: Type.Array(RateLimitWindowSchema, { minItems: 1 }),
+  onRedisFailure: Type.Union([Type.Literal('open'), Type.Literal('closed')], {
+    default: 'open',
+    description: 'open: each edge counts locally against its share of the limit; closed: 503',
+  }),
+  instances: Type.Integer({ minimum: 1, default: 1, description: 'edge instances sharing the limit: the local share while Redis is down is limit / instances' }),
+}, { additionalProperties: false });
+
+export type RateLimitWindow = Static<typeof RateLimitWindowSchema>;
+export type RateLimitPolicyConfig = Static<typeof RateLimitPolicySchema>;
