@@ -3,6 +3,10 @@
 // when any window is spent. Replies carry the IETF RateLimit-Policy and
 // RateLimit headers. While the shared store is down, each policy fails open
 // onto a local limiter at this instance's share, or closed with 503.
+// Written here rather than as @fastify/rate-limit hooks: that plugin counts
+// one window per hook (several windows would cost several round trips), its
+// store answers a single count, and its hooks attach to fastify routes while
+// Gatehouse routes are its own table. Its store split is kept (store.ts).
 import { createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import type { Exchange, Stage } from '../../shared/exchange.js';
