@@ -43,6 +43,10 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
     ...(ec.tls.hsts && { responseHeaders: { 'strict-transport-security': hstsHeaderValue(ec.tls.hsts) } }),
     stages: edgePipeline({ trust, routes, routers, pools, maxHeaderBytes: ec.limits.maxHeaderBytes }),
   });
+  if (auth.sessions) {
+    app.post(auth.sessions.loginPath, auth.sessions.login);
+    app.post(auth.sessions.logoutPath, auth.sessions.logout);
+  }
   app.server.maxConnections = ec.limits.maxConnections;
   certificates.attach(app.server as unknown as SecureContextTarget);
   certificates.startWatching();

@@ -16,6 +16,7 @@ export const ERRORS = {
   upstream_unreachable: { status: 502, message: 'The upstream service could not be reached.' },
   no_healthy_upstream: { status: 503, message: 'The service has no healthy instance.' },
   rate_limit_unavailable: { status: 503, message: 'The request cannot be counted against its rate limit right now; retry shortly.' },
+  session_store_unavailable: { status: 503, message: 'Sessions are unavailable right now; retry shortly.' },
   shutting_down: { status: 503, message: 'The gateway is shutting down; retry on another instance.' },
   upstream_timeout: { status: 504, message: 'The upstream service did not answer in time.' },
 } as const;

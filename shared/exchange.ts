@@ -27,6 +27,8 @@ export class Exchange {
   upstreamHeaders: Record<string, string> | undefined = undefined;
   /** Client headers a stage consumed and must not be passed on (credentials). Built per route, shared. */
   dropHeaders: readonly string[] | undefined = undefined;
+  /** Cookies a stage consumed (the session cookie): removed from Cookie upstream, other cookies kept. */
+  dropCookies: readonly string[] | undefined = undefined;
   /** The body to send upstream when a stage wrapped it (size limit); undefined means the request's own. */
   body: Readable | undefined = undefined;
   /** Why the gateway refused or failed the request; logged, never replied. */

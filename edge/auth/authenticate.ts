@@ -14,6 +14,8 @@ export interface RouteAuthDeps {
   readonly signer: AssertionSigner;
   /** Credential headers of each method, removed upstream when hideCredentials is on. */
   readonly credentialHeaders: ReadonlyMap<string, readonly string[]>;
+  /** Cookies of each method that carry a credential (the session cookie). */
+  readonly credentialCookies: ReadonlyMap<string, readonly string[]>;
   /** Query parameters that can carry a credential (opt-in API keys). */
   readonly credentialQueryParams: readonly string[];
   /** Client headers that look like identity and are never passed on (beyond x-gatehouse-*). */
@@ -24,11 +26,14 @@ export interface RouteAuthDeps {
 export function authenticate(auth: RouteAuthConfig, d: RouteAuthDeps): Stage {
   const methods = auth.methods.map((name) => d.methods.get(name)!);
   const drop = [...d.spoofableHeaders, ...(auth.hideCredentials ? auth.methods.flatMap((m) => d.credentialHeaders.get(m) ?? []) : [])];
+  const cookies = auth.hideCredentials ? auth.methods.flatMap((m) => d.credentialCookies.get(m) ?? []) : [];
+  const dropCookies = cookies.length > 0 ? cookies : undefined;
   const challenge = `Bearer realm="${d.realm}"`;
   const invalid = `${challenge}, error="invalid_token"`;
 
   return async (ex, request) => {
     ex.dropHeaders = drop;
+    ex.dropCookies = dropCookies;
     let outcome: AuthOutcome | undefined;
     for (let i = 0; i < methods.length && outcome === undefined; i++) {
       const answer = methods[i]!.authenticate(request);

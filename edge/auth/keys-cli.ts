@@ -2,7 +2,7 @@
 // once, at creation; list and errors never show one, and a Redis password in
 // the URL is masked in every message.
 import { parseArgs } from 'node:util';
-import { Redis } from 'ioredis';
+import { runTool, toolRedisUrl, UsageError } from './admin-cli.js';
 import { ApiKeyStore, type ApiKeyRecord, type NewApiKey } from './api-key-store.js';
 
 const USAGE = `usage:
@@ -19,7 +19,6 @@ const ALLOWED: Record<string, readonly string[]> = {
   revoke: [],
 };
 
-class UsageError extends Error {}
 
 type Command =
   | { readonly command: 'create'; readonly input: NewApiKey }
@@ -47,23 +46,12 @@ function parse(argv: string[]): Command & { url: string; prefix: string } {
   const stray = Object.keys(values).find((o) => o !== 'redis' && o !== 'prefix' && !allowed.includes(o));
   if (stray) throw new UsageError(`--${stray} does not apply to ${command}`);
   if (rest.length !== (command === 'revoke' ? 1 : 0)) throw new UsageError(command === 'revoke' ? 'revoke takes one key id' : `unexpected argument ${rest[0]}`);
-  const url = values.redis ?? process.env.GATEHOUSE_REDIS_URL ?? 'redis://127.0.0.1:6379';
-  if (!/^rediss?:\/\//.test(url)) throw new UsageError(`--redis must be a redis:// or rediss:// URL, found ${masked(url)}`);
+  const url = toolRedisUrl(values.redis);
   const common = { url, prefix: values.prefix ?? 'gatehouse:' };
   if (command === 'revoke') return { command, id: rest[0]!, ...common };
   if (command === 'list') return { command, consumer: values.consumer, json: values.json ?? false, ...common };
   if (!values.consumer || /\s/.test(values.consumer)) throw new UsageError('create needs --consumer NAME (no whitespace)');
   return { command: 'create', input: { consumer: values.consumer, scopes: scopesOf(values.scopes), labels: labelsOf(values.label) }, ...common };
-}
-
-function masked(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(unparsable URL)';
-  }
 }
 
 function scopesOf(value: string | undefined): string[] {
@@ -108,34 +96,4 @@ async function run(args: Command, store: ApiKeyStore): Promise<number> {
   return 1;
 }
 
-async function main(): Promise<number> {
-  let args;
-  try {
-    args = parse(process.argv.slice(2));
-  } catch (err) {
-    console.error(`keys-cli: ${(err as Error).message}\n${USAGE}`);
-    return 2;
-  }
-  // An operator tool: try once, briefly, and say so, rather than retry forever.
-  const redis = new Redis(args.url, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  let cause: Error | undefined;
-  redis.on('error', (err: Error) => { cause ??= err; });
-  try {
-    await redis.connect();
-  } catch (err) {
-    // No disconnect(): the connection has ended, and ioredis would arm a 2 s
-    // timer waiting for a close that already happened.
-    console.error(`keys-cli: cannot reach Redis at ${masked(args.url)}: ${(cause ?? (err as Error)).message}`);
-    return 1;
-  }
-  try {
-    return await run(args, new ApiKeyStore(redis, args.prefix));
-  } catch (err) {
-    console.error(`keys-cli: ${(err as Error).message}`);
-    return 1;
-  } finally {
-    redis.disconnect();
-  }
-}
-
-process.exitCode = await main();
+process.exitCode = await runTool('keys-cli', USAGE, parse, (args, redis) => run(args, new ApiKeyStore(redis, args.prefix)));

@@ -11,11 +11,16 @@ import { createJwtMethod } from './jwt.js';
 import { createApiKeyMethod } from './api-key.js';
 import { ApiKeyStore } from './api-key-store.js';
 import { createMtlsMethod } from '../tls/client-certificate.js';
+import { createSessionMethod, sessionEndpoints, type SessionEndpoints } from './session.js';
+import { SessionStore } from './session-store.js';
 
 export interface EdgeAuth {
   readonly methods: ReadonlyMap<string, AuthMethod>;
   readonly credentialHeaders: ReadonlyMap<string, readonly string[]>;
   readonly credentialQueryParams: readonly string[];
+  readonly credentialCookies: ReadonlyMap<string, readonly string[]>;
+  /** Login and logout handlers, when sessions are configured: mounted by the edge app. */
+  readonly sessions: (SessionEndpoints & { loginPath: string; logoutPath: string }) | undefined;
   close(): void;
 }
 
@@ -23,7 +28,8 @@ export function buildAuthMethods(config: Readonly<Config>, redis: RedisClient | 
   const methods = new Map<string, AuthMethod>();
   const credentialHeaders = new Map<string, readonly string[]>();
   const closers: (() => void)[] = [];
-  const { jwt, apiKey, mtls } = config.auth;
+  const credentialCookies = new Map<string, readonly string[]>();
+  const { jwt, apiKey, mtls, session } = config.auth;
   if (jwt) {
     methods.set('jwt', createJwtMethod(jwt, log));
     credentialHeaders.set('jwt', ['authorization']);
@@ -37,9 +43,19 @@ export function buildAuthMethods(config: Readonly<Config>, redis: RedisClient | 
     closers.push(() => { method.close(); subscriber.disconnect(); });
   }
   if (mtls) methods.set('mtls', createMtlsMethod(mtls));
+  let sessions: EdgeAuth['sessions'];
+  if (session && redis && config.redis) {
+    const store = new SessionStore(redis, config.redis.keyPrefix);
+    // Built before the session method joins: a session is exchanged for another credential, never for itself.
+    sessions = { ...sessionEndpoints(session, store, methods, log, config.edge?.realm), loginPath: session.loginPath, logoutPath: session.logoutPath };
+    methods.set('session', createSessionMethod(session, store, log));
+    credentialCookies.set('session', [session.cookieName]);
+  }
   return {
     methods,
     credentialHeaders,
+    credentialCookies,
+    sessions,
     credentialQueryParams: apiKey?.queryParam ? [apiKey.queryParam] : [],
     close: () => closers.forEach((c) => c()),
   };

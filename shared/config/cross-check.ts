@@ -6,7 +6,7 @@ import type { Config, ServiceConfig } from './schema.js';
 import { checkJwtIssuer } from '../../edge/auth/jwt-schema.js';
 import { hasSecret } from '../secrets.js';
 
-const METHOD_SECTION = { jwt: 'jwt', 'api-key': 'apiKey', mtls: 'mtls' } as const;
+const METHOD_SECTION = { jwt: 'jwt', 'api-key': 'apiKey', mtls: 'mtls', session: 'session' } as const;
 
 export interface Problem { readonly path: string[]; readonly message: string }
 
@@ -48,6 +48,12 @@ export function crossCheck(config: Config): Problem[] {
   config.auth.jwt?.issuers.forEach((issuer, i) => {
     const problem = checkJwtIssuer(issuer);
     if (problem) problems.push({ path: ['auth', 'jwt', 'issuers', String(i)], message: problem });
+  });
+  const session = config.auth.session;
+  if (session && !config.redis) problems.push({ path: ['auth', 'session'], message: 'sessions live in Redis, so a redis section (or GATEHOUSE_REDIS_URL) is required' });
+  if (session && session.touchIntervalSeconds >= session.idleSeconds) problems.push({ path: ['auth', 'session', 'touchIntervalSeconds'], message: `must be shorter than idleSeconds (${session.idleSeconds}), or busy sessions expire` });
+  session?.exchange.forEach((m, i) => {
+    if (!config.auth[METHOD_SECTION[m]]) problems.push({ path: ['auth', 'session', 'exchange', String(i)], message: `exchanges ${m}, which has no auth.${METHOD_SECTION[m]} section` });
   });
   if (config.auth.apiKey && !config.redis) problems.push({ path: ['auth', 'apiKey'], message: 'API keys live in Redis, so a redis section (or GATEHOUSE_REDIS_URL) is required' });
   config.identity.keys.forEach((key, i) => {

@@ -11,6 +11,7 @@ import { JwtAuthSchema } from '../../edge/auth/jwt-schema.js';
 import { ApiKeyAuthSchema } from '../../edge/auth/api-key.js';
 import { MtlsAuthSchema } from '../../edge/tls/client-certificate.js';
 import { RouteAuthSchema } from '../../edge/auth/route-auth.js';
+import { SessionAuthSchema } from '../../edge/auth/session.js';
 import { EdgeTlsSchema } from '../../edge/tls/schema.js';
 import { RateLimitPolicySchema } from '../../edge/ratelimit/schema.js';
 
@@ -147,6 +148,7 @@ export const ConfigSchema = Type.Object({
     jwt: Type.Optional(JwtAuthSchema),
     apiKey: Type.Optional(ApiKeyAuthSchema),
     mtls: Type.Optional(MtlsAuthSchema),
+    session: Type.Optional(SessionAuthSchema),
   }, { ...Strict, default: {} }),
   log: Type.Object({
     level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),

@@ -4,7 +4,7 @@
 import type { Stage, Exchange } from '../exchange.js';
 import { GatewayError } from '../errors.js';
 import { traceparentOf } from '../trace.js';
-import { upstreamRequestHeaders, clientResponseHeaders } from '../http/headers.js';
+import { upstreamRequestHeaders, clientResponseHeaders, withoutCookies } from '../http/headers.js';
 import { forward, requestBody } from '../proxy/forward.js';
 import type { UpstreamPools } from '../proxy/pools.js';
 import type { ServiceDirectory } from '../discovery/directory.js';
@@ -37,6 +37,11 @@ export function forwardUpstream(s: ForwardSettings): Stage {
     headers.traceparent = traceparentOf(trace);
     if (trace.tracestate !== undefined) headers.tracestate = trace.tracestate;
     if (ex.dropHeaders !== undefined) for (const name of ex.dropHeaders) delete headers[name];
+    if (ex.dropCookies !== undefined && headers.cookie !== undefined) {
+      const kept = withoutCookies(headers.cookie, ex.dropCookies);
+      if (kept === '') delete headers.cookie;
+      else headers.cookie = kept;
+    }
     if (ex.upstreamHeaders !== undefined) Object.assign(headers, ex.upstreamHeaders);
     const res = await forward(s.pools, {
       origin: instance.origin,

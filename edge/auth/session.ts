@@ -1,0 +1,171 @@
+// The session auth method and its login/logout endpoints: a cookie naming a
+// server-side session, made by exchanging another credential. It never logs a
+// session id or credential, never caches a positive answer (a logout must be
+// refused everywhere at once), and fails closed when Redis cannot answer.
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { Type, type Static } from '@sinclair/typebox';
+import { sendError } from '../../shared/errors.js';
+import { refused, type AuthMethod, type AuthOutcome, type Identity } from './method.js';
+import { hashSessionId, type Session, type SessionStore } from './session-store.js';
+
+export const SessionAuthSchema = Type.Object({
+  cookieName: Type.String({ default: 'gh_session', pattern: '^[A-Za-z0-9_-]+$' }),
+  // Path and domain go verbatim into Set-Cookie: no ';', ',' or whitespace, which would add attributes.
+  domain: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9.-]+$' })),
+  path: Type.String({ default: '/', pattern: '^/[\\x21-\\x2b\\x2d-\\x3a\\x3c-\\x7e]*$' }),
+  sameSite: Type.Union([Type.Literal('strict'), Type.Literal('lax'), Type.Literal('none')], { default: 'lax' }),
+  idleSeconds: Type.Integer({ minimum: 60, default: 1800 }),
+  absoluteSeconds: Type.Integer({ minimum: 60, default: 43200 }),
+  touchIntervalSeconds: Type.Integer({ minimum: 1, default: 60 }),
+  loginPath: Type.String({ pattern: '^/', default: '/auth/session' }),
+  logoutPath: Type.String({ pattern: '^/', default: '/auth/logout' }),
+  exchange: Type.Array(Type.Union([Type.Literal('jwt'), Type.Literal('api-key'), Type.Literal('mtls')]), { minItems: 1, default: ['jwt', 'api-key'] }),
+}, { additionalProperties: false });
+
+export type SessionAuthConfig = Static<typeof SessionAuthSchema>;
+
+export interface SessionEndpoints {
+  login(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  logout(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+}
+
+const WARN_EVERY_MS = 10_000;
+// What randomBytes(32).toString('base64url') yields; anything else is refused without a Redis round trip.
+const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
+const MALFORMED = Object.freeze(refused('invalid_token', 'malformed session id'));
+const UNKNOWN = Object.freeze(refused('invalid_token', 'unknown, expired or revoked session'));
+// Belongs in shared/errors.ts with every other reply; here until that file can take it.
+const SAME_SITE = { strict: 'Strict', lax: 'Lax', none: 'None' } as const;
+
+/** One cookie's value from a Cookie header: the first non-empty one; pairs without '=' are skipped. */
+export function cookieValue(header: string | undefined, name: string): string | undefined {
+  if (header === undefined || !header.includes(name)) return undefined;
+  for (const pair of header.split(';')) {
+    const eq = pair.indexOf('=');
+    if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
+    let value = pair.slice(eq + 1).trim();
+    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
+    if (value !== '') return value;
+  }
+  return undefined;
+}
+
+export function createSessionMethod(config: SessionAuthConfig, store: SessionStore, log: Logger): AuthMethod {
+  const warn = storeDownWarning(log);
+  const touchMs = config.touchIntervalSeconds * 1000;
+  // Sessions with a touch in flight: a burst of requests on one session writes once.
+  const touching = new Set<string>();
+
+  function touch(hash: string, session: Session): void {
+    const now = Date.now();
+    if (now - session.lastSeenAt < touchMs || touching.has(hash)) return;
+    touching.add(hash);
+    store.touch(hash, session, now)
+      .catch((err: Error) => warn(`touch failed: ${err.message}`))
+      .finally(() => touching.delete(hash));
+  }
+
+  async function check(id: string): Promise<AuthOutcome> {
+    const hash = hashSessionId(id);
+    let session: Session | undefined;
+    try {
+      session = await store.getHash(hash);
+    } catch (err) {
+      const message = (err as Error).message;
+      warn(message);
+      return refused('invalid_token', `session store unavailable: ${message}`);
+    }
+    if (!session) return UNKNOWN;
+    touch(hash, session);
+    return { ok: true, identity: asSession(session.identity) };
+  }
+
+  return {
+    name: 'session',
+    authenticate(request) {
+      const id = cookieValue(request.headers.cookie, config.cookieName);
+      if (id === undefined) return undefined;
+      return SESSION_ID.test(id) ? check(id) : MALFORMED;
+    },
+  };
+}
+
+export function sessionEndpoints(
+  config: SessionAuthConfig, store: SessionStore, methods: ReadonlyMap<string, AuthMethod>, log: Logger, realm = 'gatehouse',
+): SessionEndpoints {
+  // Resolved once: a name with no configured method is a start-up error, not a 401 per login.
+  const exchange = config.exchange.map((name) => {
+    const method = methods.get(name);
+    if (!method) throw new Error(`auth.session.exchange: "${name}" is not a configured auth method (configured: ${[...methods.keys()].join(', ') || 'none'})`);
+    return method;
+  });
+  const attributes = `; Path=${config.path}; HttpOnly; Secure; SameSite=${SAME_SITE[config.sameSite]}${config.domain ? `; Domain=${config.domain}` : ''}`;
+  const clearCookie = `${config.cookieName}=${attributes}; Max-Age=0`;
+  const lifetime = { idleSeconds: config.idleSeconds, absoluteSeconds: config.absoluteSeconds };
+  const challenge = `Bearer realm="${realm}"`;
+  const warn = storeDownWarning(log);
+
+  async function unavailable(err: unknown, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    warn((err as Error).message);
+    await sendError(reply, 'session_store_unavailable', request.id);
+  }
+
+  return {
+    async login(request, reply) {
+      // The loop of authenticate.ts: undefined lets the next method try; a refusal stops.
+      let outcome: AuthOutcome | undefined;
+      for (let i = 0; i < exchange.length && outcome === undefined; i++) outcome = await exchange[i]!.authenticate(request);
+      if (outcome?.ok !== true) {
+        log.info({ event: 'session-login-refused', requestId: request.id, reason: outcome ? `${outcome.code}: ${outcome.reason}` : 'no credential' });
+        reply.header('www-authenticate', outcome ? `${challenge}, error="${outcome.code}"` : challenge);
+        await sendError(reply, 'unauthorized', request.id);
+        return;
+      }
+      let created: { id: string; expiresAt: number };
+      try {
+        created = await store.create(outcome.identity, lifetime);
+      } catch (err) {
+        return unavailable(err, request, reply);
+      }
+      const { consumer } = outcome.identity;
+      log.info({ event: 'session-login', consumer, requestId: request.id });
+      await reply.code(201)
+        .header('set-cookie', `${config.cookieName}=${created.id}${attributes}; Max-Age=${config.absoluteSeconds}`)
+        .header('cache-control', 'no-store')
+        .send({ consumer, expiresAt: new Date(created.expiresAt).toISOString() });
+    },
+
+    async logout(request, reply) {
+      const id = cookieValue(request.headers.cookie, config.cookieName);
+      let consumer: string | undefined;
+      if (id !== undefined && SESSION_ID.test(id)) {
+        const hash = hashSessionId(id);
+        try {
+          consumer = (await store.getHash(hash))?.identity.consumer;
+          await store.revokeHash(hash);
+        } catch (err) {
+          // The cookie is kept: the session still lives, and the client needs it to retry.
+          return unavailable(err, request, reply);
+        }
+      }
+      log.info({ event: 'session-logout', consumer, requestId: request.id });
+      await reply.code(204).header('set-cookie', clearCookie).header('cache-control', 'no-store').send();
+    },
+  };
+}
+
+/** The stored identity, admitted as a session: who it was made from stays visible in claims.via. */
+function asSession(stored: Identity): Identity {
+  return { ...stored, method: 'session', claims: { ...stored.claims, via: stored.method } };
+}
+
+function storeDownWarning(log: Logger): (message: string) => void {
+  let last = -Infinity;
+  return (message) => {
+    const now = Date.now();
+    if (now - last < WARN_EVERY_MS) return;
+    last = now;
+    log.warn({ event: 'session-store-down', err: message }, 'session store unavailable; refusing sessions');
+  };
+}
