@@ -30,7 +30,7 @@ export class ServiceDirectory {
     const entry = this.entries.get(service);
     const instances = entry?.source.current;
     if (!entry || !instances || instances.length === 0) return undefined;
-    return entry.balancer.pick(instances);
+    return entry.balancer.pick(instances, {});
   }
 
   status(): DirectoryStatus {
