@@ -12,6 +12,7 @@ import { connectRedis, redisCheck } from '../shared/redis.js';
 import { listenOn, type TierRuntime } from '../shared/runtime.js';
 import { routerPipeline } from './pipeline.js';
 import { AssertionVerifier } from '../shared/identity.js';
+import { Registration } from './registration.js';
 
 export function buildRouter(config: Readonly<Config>, log: Logger): TierRuntime {
   const rc: RouterConfig = config.router!;
@@ -22,6 +23,8 @@ export function buildRouter(config: Readonly<Config>, log: Logger): TierRuntime 
   const redis = config.redis ? connectRedis(config.redis, log) : undefined;
   const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, stages: routerPipeline({ trust, routes, directory, pools, verifier: new AssertionVerifier(config.identity) }) });
 
+  const registration = rc.register && config.consul ? new Registration(rc.register, config.consul, log) : undefined;
+
   const runtime: TierRuntime = {
     log,
     app,
@@ -31,14 +34,17 @@ export function buildRouter(config: Readonly<Config>, log: Logger): TierRuntime 
       serving: { ok: !runtime.draining },
       discovery: { ...directory.status() , ok: directory.status().ready },
       ...(redis && { redis: redisCheck(redis) }),
+      ...(registration && { registration: registration.status() }),
     })),
     async listen() {
       const url = await listenOn(app, rc.listen, 'http');
       const adminUrl = await listenOn(runtime.admin, rc.admin, 'http');
+      registration?.start(rc.listen.host, Number(new URL(url).port), `${adminUrl}/ready`);
       return { url, adminUrl };
     },
     async close() {
       runtime.draining = true;
+      await registration?.stop(); // edges stop choosing this instance before it stops accepting
       await app.close();
       await runtime.admin.close();
       directory.close();

@@ -3,7 +3,8 @@
 // order, body size), so a reader can see what the gateway passed on.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { hostname, networkInterfaces } from 'node:os';
+import { hostname } from 'node:os';
+import { primaryAddress } from '../../shared/net.js';
 
 export interface EchoReply {
   readonly backend: string;
@@ -53,7 +54,7 @@ export async function startEchoBackend(name: string, port = 0, host = '127.0.0.1
 
 /** In containers the demo backend registers itself in Consul with an HTTP check, as a real service would. */
 async function registerInConsul(consul: string, name: string, port: number): Promise<() => Promise<void>> {
-  const address = Object.values(networkInterfaces()).flat().find((i) => i && i.family === 'IPv4' && !i.internal)?.address ?? '127.0.0.1';
+  const address = primaryAddress();
   const id = `${name}-${hostname()}`;
   const put = (path: string, body?: unknown) => fetch(`${consul}/v1/agent${path}`, { method: 'PUT', ...(body !== undefined && { body: JSON.stringify(body) }) });
   await put('/service/register', { ID: id, Name: name, Address: address, Port: port, Check: { HTTP: `http://${address}:${port}/health`, Interval: '2s', DeregisterCriticalServiceAfter: '1m' } });

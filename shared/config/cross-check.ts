@@ -35,6 +35,7 @@ export function crossCheck(config: Config): Problem[] {
     names.add(route.name);
   });
   const consulNeeded = Object.values(config.services).some(usesConsul) || usesConsul(config.edge?.router);
+  if (config.router?.register && !config.consul) problems.push({ path: ['router', 'register'], message: 'registering in Consul needs a consul section (or GATEHOUSE_CONSUL_ADDR)' });
   if (consulNeeded && !config.consul) {
     problems.push({ path: ['consul'], message: 'a service is discovered through Consul, so a consul section (or GATEHOUSE_CONSUL_ADDR) is required' });
   }

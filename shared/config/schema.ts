@@ -14,6 +14,7 @@ import { RouteAuthSchema } from '../../edge/auth/route-auth.js';
 import { SessionAuthSchema } from '../../edge/auth/session.js';
 import { EdgeTlsSchema } from '../../edge/tls/schema.js';
 import { RateLimitPolicySchema } from '../../edge/ratelimit/schema.js';
+import { RegistrationSchema } from '../../router/registration.js';
 
 const Strict = { additionalProperties: false } as const;
 
@@ -101,6 +102,7 @@ export const EdgeSchema = Type.Object({
 export const RouterSchema = Type.Object({
   listen: ListenerSchema,
   admin: ListenerSchema,
+  register: Type.Optional(RegistrationSchema),
   timeouts: Timeouts,
   ...Forwarding,
 }, Strict);

@@ -49,6 +49,7 @@ export interface GatewayOptions {
   readonly auth?: Record<string, unknown>;
   readonly rateLimits?: Record<string, unknown>;
   readonly edgeExtra?: Record<string, unknown>;
+  readonly routerExtra?: Record<string, unknown>;
   readonly services: Record<string, unknown>;
   readonly consul?: string;
   readonly redis?: string;
@@ -61,6 +62,7 @@ export interface GatewayOptions {
 export interface Gateway {
   /** The validated edge config, to start more edge instances beside the first. */
   readonly edgeConfig: Readonly<Config>;
+  readonly routerConfig: Readonly<Config>;
   readonly edge: Tier;
   readonly router: Tier;
   readonly edgeUrl: string;
@@ -100,10 +102,11 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     ...(o.consul && { consul: { address: o.consul } }),
     ...(o.redis && { redis: { url: o.redis } }),
   };
-  const router = await startTier('router', configFrom({
+  const routerConfig = configFrom({
     ...base,
-    router: { listen: { port: routerPort }, admin: { port: 0 }, trustedProxies: o.routerTrustedProxies ?? ['127.0.0.1'] },
-  }));
+    router: { listen: { port: routerPort }, admin: { port: 0 }, trustedProxies: o.routerTrustedProxies ?? ['127.0.0.1'], ...o.routerExtra },
+  });
+  const router = await startTier('router', routerConfig);
   const edgeConfig = configFrom({
     ...base,
     edge: {
@@ -118,7 +121,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
   const client = await httpsClient();
   const edgeUrl = edge.addresses.url;
   return {
-    edgeConfig, edge, router, edgeUrl, routerUrl: router.addresses.url, client,
+    edgeConfig, routerConfig, edge, router, edgeUrl, routerUrl: router.addresses.url, client,
     get: (path, init) => send(client, `${edgeUrl}${path}`, init),
     async close() {
       await client.close().catch(() => undefined); // a test may have closed it already
