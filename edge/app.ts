@@ -29,7 +29,7 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
   const authDeps = { ...auth, signer: new AssertionSigner(config.identity), spoofableHeaders: ec.stripHeaders, realm: ec.realm };
   const limits = buildRateLimits(config, redis, log);
   const routes = new RouteTable(config.routes, (route) => edgeRouteStages(route, { auth: authDeps, ...limits }));
-  const routers = new ServiceDirectory({ [ROUTER_SERVICE]: ec.router }, config.consul, log);
+  const routers = new ServiceDirectory({ [ROUTER_SERVICE]: ec.router }, config.consul, log, 'edge');
   const pools = new UpstreamPools();
   const certificates = new CertificateStore(ec.tls, log);
   const app = buildTierApp({

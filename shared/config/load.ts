@@ -67,6 +67,7 @@ function resolveFiles(config: Config, dir: string): void {
     if (issuer.secretFile) issuer.secretFile = resolve(dir, issuer.secretFile);
   }
   for (const key of config.identity.keys) if (key.secretFile) key.secretFile = resolve(dir, key.secretFile);
+  if (config.consul?.snapshotDir) config.consul.snapshotDir = resolve(dir, config.consul.snapshotDir);
   if (config.redis?.tls?.ca) config.redis.tls.ca = resolve(dir, config.redis.tls.ca);
 }
 

@@ -33,6 +33,7 @@ export const ConsulServiceSchema = Type.Object({
   service: Type.String({ minLength: 1 }),
   tags: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
   datacenter: Type.Optional(Type.String({ minLength: 1 })),
+  nodeMeta: Type.Optional(Type.Record(Type.String({ minLength: 1 }), Type.String(), { description: 'only instances on nodes with all these meta values' })),
 }, Strict);
 
 /**
@@ -111,6 +112,8 @@ export const ConsulSchema = Type.Object({
   address: Type.String({ pattern: '^https?://', default: 'http://127.0.0.1:8500' }),
   token: Type.Optional(Type.String()),
   waitSeconds: Type.Integer({ minimum: 1, maximum: 600, default: 30 }),
+  snapshotDir: Type.Optional(Type.String({ minLength: 1, description: 'where each tier keeps its last known instances (<tier>-discovery.json), so a restart while Consul is down can serve' })),
+  snapshotMaxAgeSeconds: Type.Integer({ minimum: 1, default: 86_400, description: 'an older snapshot is ignored' }),
 }, Strict);
 
 const HostPort = Type.Object({ host: Type.String({ minLength: 1 }), port: Port }, Strict);

@@ -12,6 +12,13 @@ export interface ConsulServiceQuery {
   readonly service: string;
   readonly tags: readonly string[];
   readonly datacenter?: string | undefined;
+  readonly nodeMeta?: Readonly<Record<string, string>> | undefined;
+}
+
+/** Instances known before the first answer (from the on-disk snapshot), and when they were seen. */
+export interface Seed {
+  readonly instances: readonly Instance[];
+  readonly savedAt: string;
 }
 
 interface HealthEntry {
@@ -30,6 +37,8 @@ export class ConsulSource implements InstanceSource {
   private failures = 0;
   private lastError: string | undefined;
   private lastChangeAt: string | undefined;
+  /** Where current came from until Consul answers: the snapshot, or nothing. */
+  private origin: 'consul' | 'snapshot' = 'consul';
   private closed = false;
   private readonly ctx = Object.assign(new EventEmitter(), { includeResponse: true });
 
@@ -39,7 +48,13 @@ export class ConsulSource implements InstanceSource {
     private readonly settings: ConsulConfig,
     private readonly onChange: (instances: readonly Instance[]) => void = () => {},
     private readonly onError: (message: string, failures: number) => void = () => {},
+    seed?: Seed,
   ) {
+    if (seed !== undefined) {
+      this.current = seed.instances;
+      this.lastChangeAt = seed.savedAt;
+      this.origin = 'snapshot';
+    }
     void this.loop();
   }
 
@@ -48,6 +63,7 @@ export class ConsulSource implements InstanceSource {
       kind: 'consul',
       resolved: this.current !== undefined,
       instances: this.current?.length ?? 0,
+      ...(this.origin === 'snapshot' && { from: 'snapshot' as const }),
       ...(this.lastError !== undefined && { lastError: this.lastError }),
       ...(this.lastChangeAt !== undefined && { lastChangeAt: this.lastChangeAt }),
     };
@@ -89,12 +105,14 @@ export class ConsulSource implements InstanceSource {
       ctx: this.ctx,
       ...(this.query.datacenter && { dc: this.query.datacenter }),
       ...(tagFilter && { filter: tagFilter }),
+      ...(this.query.nodeMeta && { 'node-meta': Object.entries(this.query.nodeMeta).map(([k, v]) => `${k}:${v}`) }),
       ...(this.settings.token && { token: this.settings.token }),
     } as never)) as unknown as [{ headers: Record<string, string> }, HealthEntry[]];
     if (this.closed) return;
     const next = Number(res.headers['x-consul-index']);
     // Per Consul's guidance: an index that goes backwards or is not positive restarts from 0.
-    const changed = this.current === undefined || next !== this.index;
+    const changed = this.current === undefined || this.origin === 'snapshot' || next !== this.index;
+    this.origin = 'consul';
     this.index = Number.isFinite(next) && next > 0 && next >= this.index ? next : 0;
     if (!changed) return;
     this.current = Object.freeze(toInstances(Array.isArray(body) ? body : []));

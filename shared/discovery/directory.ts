@@ -1,5 +1,6 @@
 // The services a tier sends traffic to, each with its instance source and
 // balancer, built once from config. Per request a tier asks only pick().
+import { join } from 'node:path';
 import Consul from 'consul';
 import type { Logger } from 'pino';
 import type { ConsulConfig, ServiceConfig } from '../config/schema.js';
@@ -7,6 +8,7 @@ import type { Instance, InstanceSource, SourceStatus } from './instance.js';
 import { StaticSource } from './static-source.js';
 import { ConsulSource } from './consul-source.js';
 import { RoundRobin, type Balancer } from '../balancer/round-robin.js';
+import { Snapshot } from './snapshot.js';
 
 export interface DirectoryStatus {
   readonly ready: boolean;
@@ -18,8 +20,12 @@ interface Entry { readonly source: InstanceSource; readonly balancer: Balancer }
 export class ServiceDirectory {
   private readonly entries = new Map<string, Entry>();
   private consul: Consul | undefined;
+  private readonly snapshot: Snapshot | undefined;
 
-  constructor(services: Readonly<Record<string, ServiceConfig>>, consulConfig: ConsulConfig | undefined, private readonly log: Logger) {
+  constructor(services: Readonly<Record<string, ServiceConfig>>, consulConfig: ConsulConfig | undefined, private readonly log: Logger, tier: 'edge' | 'router' = 'router') {
+    this.snapshot = consulConfig?.snapshotDir
+      ? new Snapshot(join(consulConfig.snapshotDir, `${tier}-discovery.json`), consulConfig.snapshotMaxAgeSeconds * 1000, log)
+      : undefined;
     for (const [name, svc] of Object.entries(services)) {
       this.entries.set(name, { source: this.sourceFor(name, svc, consulConfig), balancer: new RoundRobin() });
     }
@@ -44,6 +50,7 @@ export class ServiceDirectory {
   }
 
   close(): void {
+    this.snapshot?.flush();
     for (const e of this.entries.values()) e.source.close();
     this.consul?.destroy();
   }
@@ -56,11 +63,15 @@ export class ServiceDirectory {
       this.consul,
       svc.consul,
       consulConfig,
-      (instances) => this.log.info({ event: 'discovery-change', service: name, instances: instances.map((i) => i.origin) }, 'service instances changed'),
+      (instances) => {
+        this.log.info({ event: 'discovery-change', service: name, instances: instances.map((i) => i.origin) }, 'service instances changed');
+        this.snapshot?.record(name, instances);
+      },
       (message, failures) => {
         // Once per outage and then at growing intervals: never a line per retry.
         if ((failures & (failures - 1)) === 0) this.log.warn({ event: 'discovery-error', service: name, failures, err: message }, 'Consul query failed; serving last known instances');
       },
+      this.snapshot?.seed(name),
     );
   }
 }

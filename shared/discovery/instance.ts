@@ -24,6 +24,8 @@ export interface SourceStatus {
   readonly instances: number;
   readonly lastError?: string;
   readonly lastChangeAt?: string;
+  /** Set while the instances come from the on-disk snapshot, before Consul has answered. */
+  readonly from?: 'snapshot';
 }
 
 export function originOf(scheme: string, host: string, port: number): string {

@@ -7,11 +7,19 @@ import { startGateway, type Gateway } from '../harness/gateway.js';
 import { startConsul, type TestConsul } from '../harness/consul.js';
 import { startRedis, type TestRedis } from '../harness/redis.js';
 import { waitFor } from '../harness/ports.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startTier, send, configFrom } from '../harness/gateway.js';
+import { AssertionSigner, IDENTITY_HEADER } from '../../shared/identity.js';
+import { ANONYMOUS } from '../../shared/auth-types.js';
+import { TEST_IDENTITY } from '../harness/gateway.js';
 
 let consul: TestConsul;
 let redis: TestRedis;
 const backends: EchoBackend[] = [];
 let gw: Gateway;
+const snapshotDir = mkdtempSync(join(tmpdir(), 'gatehouse-snapshot-'));
 
 before(async () => {
   [consul, redis] = await Promise.all([startConsul(), startRedis()]);
@@ -23,6 +31,7 @@ before(async () => {
   await consul.register({ id: 'other-v2', name: 'catalog', port: backends[0]!.port, tags: ['v2'] });
   gw = await startGateway({
     consul: consul.address,
+    consulExtra: { snapshotDir },
     redis: redis.url,
     routes: [
       { name: 'catalog', match: { pathPrefix: '/catalog' }, service: 'catalog' },
@@ -115,4 +124,24 @@ test('with Consul stopped, the router keeps serving the last known instances', a
   }, 40_000);
   assert.equal((await ready(gw.router.addresses.adminUrl)).status, 200, 'still ready: last known instances keep serving');
   assert.deepEqual([...(await backendsHit(4))].sort(), ['c1', 'c2']);
+});
+
+test('a router restarted while Consul is down starts from its on-disk snapshot and serves', async () => {
+  const restarted = await startTier('router', configFrom({ ...gw.routerConfig, router: { ...gw.routerConfig.router, listen: { port: 0 } } }));
+  try {
+    const body = (await (await fetch(`${restarted.addresses.adminUrl}/ready`)).json()) as { ready: boolean; checks: { discovery: { services: { catalog: { from?: string; instances: number } } } } };
+    assert.equal(body.ready, true);
+    assert.equal(body.checks.discovery.services.catalog.from, 'snapshot');
+    assert.equal(body.checks.discovery.services.catalog.instances, 2);
+    const assertion = await new AssertionSigner(TEST_IDENTITY).assertionFor(ANONYMOUS);
+    const seen = new Set<string>();
+    for (let i = 0; i < 4; i++) {
+      const r = await send(gw.client, `${restarted.addresses.url}/catalog/x`, { headers: { [IDENTITY_HEADER]: assertion } });
+      assert.equal(r.status, 200);
+      seen.add(r.json<EchoReply>().backend);
+    }
+    assert.deepEqual([...seen].sort(), ['c1', 'c2']);
+  } finally {
+    await restarted.runtime.close();
+  }
 });

@@ -52,6 +52,8 @@ export interface GatewayOptions {
   readonly routerExtra?: Record<string, unknown>;
   readonly services: Record<string, unknown>;
   readonly consul?: string;
+  /** More consul settings besides the address (snapshotDir, waitSeconds...). */
+  readonly consulExtra?: Record<string, unknown>;
   readonly redis?: string;
   readonly edgeTrustedProxies?: string[];
   readonly routerTrustedProxies?: string[];
@@ -99,7 +101,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     identity: TEST_IDENTITY,
     ...(o.auth && { auth: o.auth }),
     ...(o.rateLimits && { rateLimits: o.rateLimits }),
-    ...(o.consul && { consul: { address: o.consul } }),
+    ...(o.consul && { consul: { address: o.consul, ...o.consulExtra } }),
     ...(o.redis && { redis: { url: o.redis } }),
   };
   const routerConfig = configFrom({

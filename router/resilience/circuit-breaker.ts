@@ -1,0 +1,149 @@
+// A service's circuit breaker: caps requests in flight, and stops sending for
+// a while once too many in a recent window failed. It only counts; it never
+// queues, waits or touches a connection (the pool enforces maxPending).
+import { Type, type Static } from '@sinclair/typebox';
+
+export const CircuitBreakerSchema = Type.Object({
+  maxConcurrent: Type.Integer({ minimum: 1, default: 1024, description: 'requests in flight to the service; beyond it: overloaded' }),
+  maxPending: Type.Integer({ minimum: 0, default: 1024, description: 'requests waiting for a connection; enforced by the connection pool, not the breaker' }),
+  failureThreshold: Type.Integer({ minimum: 0, maximum: 100, default: 50, description: 'percent of failures in the window that opens the circuit; 0 never opens it' }),
+  minimumRequests: Type.Integer({ minimum: 1, default: 20, description: 'requests in the window before the failure percentage counts' }),
+  windowMs: Type.Integer({ minimum: 100, default: 10_000 }),
+  openMs: Type.Integer({ minimum: 1, default: 5_000, description: 'how long it stays open before probing' }),
+  halfOpenRequests: Type.Integer({ minimum: 1, default: 3, description: 'probes at once while half-open, and the successes in a row that close it' }),
+}, { additionalProperties: false });
+
+export type CircuitBreakerConfig = Static<typeof CircuitBreakerSchema>;
+export type BreakerState = 'closed' | 'open' | 'half-open';
+export type Admission = 'ok' | 'overloaded' | 'open';
+
+export interface CircuitBreakerStatus {
+  readonly state: BreakerState;
+  readonly inFlight: number;
+  readonly windowRequests: number; readonly windowFailures: number;
+  readonly probesInFlight: number; readonly probeSuccesses: number;
+}
+
+const BUCKETS = 10;
+
+/**
+ * Two counts over a sliding window of fixed buckets: memory and work per call
+ * stay constant however heavy the traffic, at the price of bucket granularity.
+ */
+export class RollingCounts {
+  private readonly requestsIn = new Uint32Array(BUCKETS);
+  private readonly eventsIn = new Uint32Array(BUCKETS);
+  private readonly bucketMs: number;
+  private slot = -Infinity;
+  requests = 0;
+  events = 0;
+
+  constructor(windowMs: number) {
+    this.bucketMs = windowMs / BUCKETS;
+  }
+
+  /** Drop the buckets that slid out of the window by time t. */
+  advance(t: number): void {
+    const slot = Math.floor(t / this.bucketMs);
+    if (slot <= this.slot) return; // same bucket, or a clock that stepped back
+    if (slot - this.slot >= BUCKETS) this.reset();
+    else for (let s = this.slot + 1; s <= slot; s++) this.clear(s % BUCKETS);
+    this.slot = slot;
+  }
+
+  add(t: number, requests: number, events: number): void {
+    this.advance(t);
+    const i = this.slot % BUCKETS;
+    this.requestsIn[i]! += requests;
+    this.eventsIn[i]! += events;
+    this.requests += requests;
+    this.events += events;
+  }
+
+  reset(): void {
+    this.requestsIn.fill(0);
+    this.eventsIn.fill(0);
+    this.requests = 0;
+    this.events = 0;
+  }
+
+  private clear(i: number): void {
+    this.requests -= this.requestsIn[i]!;
+    this.events -= this.eventsIn[i]!;
+    this.requestsIn[i] = this.eventsIn[i] = 0;
+  }
+}
+
+export class CircuitBreaker {
+  private current: BreakerState = 'closed';
+  private openedAt = 0;
+  private inFlight = 0;
+  private probesInFlight = 0;
+  private probeSuccesses = 0;
+  /** requests = outcomes, events = failures. */
+  private readonly window: RollingCounts;
+
+  constructor(private readonly config: CircuitBreakerConfig, private readonly now: () => number = Date.now) {
+    this.window = new RollingCounts(config.windowMs);
+  }
+
+  tryAcquire(): Admission {
+    const state = this.state();
+    if (state === 'open') return 'open';
+    if (this.inFlight >= this.config.maxConcurrent) return 'overloaded';
+    if (state === 'half-open') {
+      if (this.probesInFlight >= this.config.halfOpenRequests) return 'open';
+      this.probesInFlight++;
+    }
+    this.inFlight++;
+    return 'ok';
+  }
+
+  /** Call once per 'ok' from tryAcquire, when the request ends. */
+  release(ok: boolean): void {
+    if (this.inFlight > 0) this.inFlight--;
+    const state = this.state();
+    if (state === 'half-open') {
+      // Without a per-request token, a request admitted before the trip that ends now
+      // counts as a probe; rare, and it reports on the service just the same.
+      if (this.probesInFlight > 0) this.probesInFlight--;
+      if (!ok) this.open();
+      else if (++this.probeSuccesses >= this.config.halfOpenRequests) this.close();
+      return;
+    }
+    // Outcomes of requests admitted before the circuit opened say nothing new.
+    if (state === 'open') return;
+    const t = this.now();
+    this.window.add(t, 1, ok ? 0 : 1);
+    const { requests, events: failures } = this.window;
+    if (this.config.failureThreshold > 0 && requests >= this.config.minimumRequests
+      && failures * 100 >= this.config.failureThreshold * requests) this.open();
+  }
+
+  state(): BreakerState {
+    if (this.current === 'open' && this.now() - this.openedAt >= this.config.openMs) {
+      this.current = 'half-open';
+      this.probesInFlight = 0;
+      this.probeSuccesses = 0;
+    }
+    return this.current;
+  }
+
+  status(): CircuitBreakerStatus {
+    const state = this.state();
+    this.window.advance(this.now());
+    const { inFlight, probesInFlight, probeSuccesses } = this;
+    return { state, inFlight, windowRequests: this.window.requests, windowFailures: this.window.events, probesInFlight, probeSuccesses };
+  }
+
+  private open(): void {
+    this.current = 'open';
+    this.openedAt = this.now();
+  }
+
+  // A fresh window: the failures that opened it must not trip it again at once.
+  private close(): void {
+    this.current = 'closed';
+    this.window.reset();
+  }
+}
