@@ -10,14 +10,14 @@ import { buildTierApp } from '../shared/tier-app.js';
 import { buildAdminApp } from '../shared/admin.js';
 import { connectRedis, redisCheck } from '../shared/redis.js';
 import { listenOn, type TierRuntime } from '../shared/runtime.js';
-import { routerPipeline } from './pipeline.js';
+import { routerPipeline, routerRouteStages } from './pipeline.js';
 import { AssertionVerifier } from '../shared/identity.js';
 import { Registration } from './registration.js';
 
 export function buildRouter(config: Readonly<Config>, log: Logger): TierRuntime {
   const rc: RouterConfig = config.router!;
   const trust = compileTrust(rc.trustedProxies);
-  const routes = new RouteTable(config.routes, () => undefined);
+  const routes = new RouteTable(config.routes, (route) => routerRouteStages(route, config.authorization.default));
   const directory = new ServiceDirectory(usedServices(config), config.consul, log);
   const pools = new UpstreamPools();
   const redis = config.redis ? connectRedis(config.redis, log) : undefined;

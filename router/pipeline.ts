@@ -11,10 +11,13 @@ import type { UpstreamPools } from '../shared/proxy/pools.js';
 import type { TrustFn } from '../shared/http/forwarded.js';
 import type { AssertionVerifier } from '../shared/identity.js';
 import { verifyIdentity } from './verify-identity.js';
+import { runRouteStages } from '../shared/stages/route-stages.js';
+import { authorize, compileAuthz } from './authz/policy.js';
+import type { RouteConfig } from '../shared/config/schema.js';
 
 export interface RouterDeps {
   readonly trust: TrustFn;
-  readonly routes: RouteTable<unknown>;
+  readonly routes: RouteTable<readonly Stage[]>;
   readonly directory: ServiceDirectory;
   readonly pools: UpstreamPools;
   readonly verifier: AssertionVerifier;
@@ -26,7 +29,7 @@ export function routerPipeline(d: RouterDeps): Stage[] {
     normalizePath,               // the router is reachable directly: normalise again, never trust the edge did
     verifyIdentity(d.verifier),  // 401 unless a valid edge-signed identity assertion came with the request
     matchRoute(d.routes),        // 404 when no route matches
-    // authorize                 — the verified identity against the route's policy (issue 6)
+    runRouteStages,              // the route's own chain, below
     forwardUpstream({            // round robin over the service's passing instances; 502/503/504 on failure
       directory: d.directory,
       pools: d.pools,
@@ -34,5 +37,12 @@ export function routerPipeline(d: RouterDeps): Stage[] {
       timeoutOf: (ex) => ex.route!.config.timeoutMs,
       preserveHost: false,
     }),
+  ];
+}
+
+/** Each route's chain, built once when the config loads. */
+export function routerRouteStages(route: RouteConfig, authzDefault: 'deny' | 'allow'): Stage[] {
+  return [
+    authorize(compileAuthz(route.authz, authzDefault)), // 403 unless the verified identity satisfies the route's policy; the reason is logged
   ];
 }

@@ -27,6 +27,9 @@ export type ErrorCode = keyof typeof ERRORS;
 
 /** Thrown (or passed) inside a tier; the tier's error handler turns it into the reply. */
 export class GatewayError extends Error {
+  /** For upstream failures: what kind, so the forward stage can decide on a retry. */
+  failure?: 'connect-failure' | 'reset' | 'status-504';
+
   constructor(readonly code: ErrorCode, readonly reason?: string, readonly headers?: Readonly<Record<string, string>>) {
     super(reason ?? ERRORS[code].message);
     this.name = 'GatewayError';

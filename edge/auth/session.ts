@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Type, type Static } from '@sinclair/typebox';
 import { sendError } from '../../shared/errors.js';
+import { cookieValue } from '../../shared/http/cookies.js';
 import { refused, type AuthMethod, type AuthOutcome, type Identity } from './method.js';
 import { hashSessionId, type Session, type SessionStore } from './session-store.js';
 
@@ -37,19 +38,6 @@ const MALFORMED = Object.freeze(refused('invalid_token', 'malformed session id')
 const UNKNOWN = Object.freeze(refused('invalid_token', 'unknown, expired or revoked session'));
 // Belongs in shared/errors.ts with every other reply; here until that file can take it.
 const SAME_SITE = { strict: 'Strict', lax: 'Lax', none: 'None' } as const;
-
-/** One cookie's value from a Cookie header: the first non-empty one; pairs without '=' are skipped. */
-export function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (header === undefined || !header.includes(name)) return undefined;
-  for (const pair of header.split(';')) {
-    const eq = pair.indexOf('=');
-    if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
-    let value = pair.slice(eq + 1).trim();
-    if (value.length >= 2 && value.startsWith('"') && value.endsWith('"')) value = value.slice(1, -1);
-    if (value !== '') return value;
-  }
-  return undefined;
-}
 
 export function createSessionMethod(config: SessionAuthConfig, store: SessionStore, log: Logger): AuthMethod {
   const warn = storeDownWarning(log);

@@ -5,6 +5,8 @@ import proxyAddr from '@fastify/proxy-addr';
 import type { Config, ServiceConfig } from './schema.js';
 import { checkJwtIssuer } from '../../edge/auth/jwt-schema.js';
 import { hasSecret } from '../secrets.js';
+import { checkBalancer } from '../balancer/index.js';
+import { checkAuthzPolicy } from '../../router/authz/schema.js';
 
 const METHOD_SECTION = { jwt: 'jwt', 'api-key': 'apiKey', mtls: 'mtls', session: 'session' } as const;
 
@@ -28,6 +30,7 @@ export function crossCheck(config: Config): Problem[] {
     auth.methods.forEach((m, j) => {
       if (!config.auth[METHOD_SECTION[m]]) problems.push({ path: ['routes', String(i), 'auth', 'methods', String(j)], message: `uses ${m}, which has no auth.${METHOD_SECTION[m]} section` });
     });
+    if (route.authz) for (const p of checkAuthzPolicy(route.authz)) problems.push({ path: ['routes', String(i), 'authz'], message: p });
     if (route.rateLimit !== undefined && !(route.rateLimit in config.rateLimits)) {
       problems.push({ path: ['routes', String(i), 'rateLimit'], message: `names policy "${route.rateLimit}", which is not defined under rateLimits` });
     }
@@ -75,4 +78,6 @@ export function crossCheck(config: Config): Problem[] {
 function checkService(svc: ServiceConfig, path: string[], problems: Problem[]): void {
   const set = Number(svc.consul !== undefined) + Number(svc.static !== undefined);
   if (set !== 1) problems.push({ path, message: `expected exactly one of "consul" or "static", found ${set === 0 ? 'neither' : 'both'}` });
+  const balancer = checkBalancer(svc.balancer);
+  if (balancer) problems.push({ path: [...path, 'balancer'], message: balancer });
 }

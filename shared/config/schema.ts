@@ -15,6 +15,11 @@ import { SessionAuthSchema } from '../../edge/auth/session.js';
 import { EdgeTlsSchema } from '../../edge/tls/schema.js';
 import { RateLimitPolicySchema } from '../../edge/ratelimit/schema.js';
 import { RegistrationSchema } from '../../router/registration.js';
+import { BalancerSchema } from '../balancer/index.js';
+import { AuthzPolicySchema, AuthzDefaultSchema } from '../../router/authz/schema.js';
+import { OutlierSchema } from '../resilience/outlier-detection.js';
+import { CircuitBreakerSchema } from '../resilience/circuit-breaker.js';
+import { RetrySchema } from '../resilience/retry-budget.js';
 
 const Strict = { additionalProperties: false } as const;
 
@@ -44,6 +49,11 @@ export const ConsulServiceSchema = Type.Object({
 export const ServiceSchema = Type.Object({
   consul: Type.Optional(ConsulServiceSchema),
   static: Type.Optional(Type.Array(HttpUrl, { minItems: 1 })),
+  balancer: { ...BalancerSchema, default: {} },
+  outlierDetection: { ...OutlierSchema, default: {} },
+  circuitBreaker: { ...CircuitBreakerSchema, default: {} },
+  retry: { ...RetrySchema, default: {} },
+  connectTimeoutMs: Type.Integer({ minimum: 1, default: 5_000, description: 'time to open a connection to an instance' }),
 }, Strict);
 
 const Method = Type.Union(
@@ -63,6 +73,7 @@ export const RouteSchema = Type.Object({
   timeoutMs: Millis(30_000),
   auth: RouteAuthSchema,
   rateLimit: Type.Optional(Type.String({ minLength: 1, description: 'a key of rateLimits, counted besides edge.rateLimit' })),
+  authz: Type.Optional(AuthzPolicySchema),
   maxBodyBytes: Type.Integer({ minimum: 0, default: 1_048_576, description: 'request body limit in bytes (413 over it)' }),
 }, Strict);
 
@@ -148,6 +159,7 @@ export const ConfigSchema = Type.Object({
   consul: Type.Optional(ConsulSchema),
   redis: Type.Optional(RedisSchema),
   identity: IdentitySchema,
+  authorization: Type.Object({ default: AuthzDefaultSchema }, { ...Strict, default: {}, description: 'decides routes with no authz policy' }),
   rateLimits: Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }), RateLimitPolicySchema, { default: {} }),
   auth: Type.Object({
     jwt: Type.Optional(JwtAuthSchema),

@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import Consul from 'consul';
 import type { Logger } from 'pino';
 import type { ConsulConfig, ServiceConfig } from '../config/schema.js';
-import type { Instance, InstanceSource, SourceStatus } from './instance.js';
+import type { InstanceSource, SourceStatus } from './instance.js';
 import { StaticSource } from './static-source.js';
 import { ConsulSource } from './consul-source.js';
-import { RoundRobin, type Balancer } from '../balancer/round-robin.js';
+import { createBalancer } from '../balancer/index.js';
+import { UpstreamService } from './upstream-service.js';
 import { Snapshot } from './snapshot.js';
 
 export interface DirectoryStatus {
@@ -15,10 +16,8 @@ export interface DirectoryStatus {
   readonly services: Readonly<Record<string, SourceStatus>>;
 }
 
-interface Entry { readonly source: InstanceSource; readonly balancer: Balancer }
-
 export class ServiceDirectory {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, UpstreamService>();
   private consul: Consul | undefined;
   private readonly snapshot: Snapshot | undefined;
 
@@ -27,23 +26,20 @@ export class ServiceDirectory {
       ? new Snapshot(join(consulConfig.snapshotDir, `${tier}-discovery.json`), consulConfig.snapshotMaxAgeSeconds * 1000, log)
       : undefined;
     for (const [name, svc] of Object.entries(services)) {
-      this.entries.set(name, { source: this.sourceFor(name, svc, consulConfig), balancer: new RoundRobin() });
+      this.entries.set(name, new UpstreamService(name, this.sourceFor(name, svc, consulConfig), createBalancer(svc.balancer), svc));
     }
   }
 
-  /** An instance for the next request, or undefined when the service has none healthy. */
-  pick(service: string): Instance | undefined {
-    const entry = this.entries.get(service);
-    const instances = entry?.source.current;
-    if (!entry || !instances || instances.length === 0) return undefined;
-    return entry.balancer.pick(instances, {});
+  /** The service by name; undefined only for a name the config never defined. */
+  service(name: string): UpstreamService | undefined {
+    return this.entries.get(name);
   }
 
   status(): DirectoryStatus {
     const services: Record<string, SourceStatus> = {};
     let ready = true;
     for (const [name, e] of this.entries) {
-      services[name] = e.source.status;
+      services[name] = e.status() as unknown as SourceStatus;
       if (!e.source.status.resolved) ready = false;
     }
     return { ready, services };

@@ -54,11 +54,3 @@ export function clientResponseHeaders(upstream: Record<string, string | string[]
   return out;
 }
 
-/** The Cookie header minus the named cookies: a consumed session cookie goes no further, the rest do. */
-export function withoutCookies(cookie: string | string[], names: readonly string[]): string {
-  const text = Array.isArray(cookie) ? cookie.join('; ') : cookie;
-  return text.split(';').map((c) => c.trim()).filter((c) => {
-    const eq = c.indexOf('=');
-    return c !== '' && !names.includes(eq === -1 ? c : c.slice(0, eq));
-  }).join('; ');
-}

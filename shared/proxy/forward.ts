@@ -17,11 +17,12 @@ export interface UpstreamRequest {
   readonly headers: Record<string, string | string[]>;
   readonly body: Readable | null;
   readonly timeoutMs: number;
+  readonly connectTimeoutMs?: number;
 }
 
 export async function forward(pools: UpstreamPools, req: UpstreamRequest): Promise<Dispatcher.ResponseData> {
   try {
-    return await pools.get(req.origin).request({
+    return await pools.get(req.origin, req.connectTimeoutMs).request({
       method: req.method as Dispatcher.HttpMethod,
       path: req.pathAndQuery,
       headers: req.headers,
@@ -30,7 +31,23 @@ export async function forward(pools: UpstreamPools, req: UpstreamRequest): Promi
       bodyTimeout: req.timeoutMs,
     });
   } catch (err) {
-    throw new GatewayError(classify(err), `${(err as { code?: string }).code ?? 'ERROR'} ${(err as Error).message}`);
+    const error = new GatewayError(classify(err), `${(err as { code?: string }).code ?? 'ERROR'} ${(err as Error).message}`);
+    error.failure = failureKind(err);
+    throw error;
+  }
+}
+
+/** Whether the instance is to blame, and how: undefined when the failure was ours or the client's. */
+function failureKind(err: unknown): GatewayError['failure'] {
+  switch ((err as { code?: string }).code) {
+    case 'ECONNREFUSED': case 'EHOSTUNREACH': case 'ENETUNREACH': case 'ENOTFOUND': case 'EAI_AGAIN': case 'UND_ERR_CONNECT_TIMEOUT':
+      return 'connect-failure';
+    case 'ECONNRESET': case 'EPIPE': case 'UND_ERR_SOCKET': case 'UND_ERR_CLOSED':
+      return 'reset';
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return 'status-504';
+    default:
+      return undefined;
   }
 }
 

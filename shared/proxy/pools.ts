@@ -15,12 +15,13 @@ export class UpstreamPools {
 
   constructor(private readonly settings: PoolSettings = DEFAULT_POOL) {}
 
-  get(origin: string): Pool {
+  /** The pool for an origin; its connect timeout is the first caller's (one service per origin in practice). */
+  get(origin: string, connectTimeoutMs = this.settings.connectTimeoutMs): Pool {
     let pool = this.pools.get(origin);
     if (pool === undefined) {
       pool = new Pool(origin, {
         connections: this.settings.connectionsPerOrigin,
-        connectTimeout: this.settings.connectTimeoutMs,
+        connectTimeout: connectTimeoutMs,
         keepAliveTimeout: this.settings.keepAliveTimeoutMs,
         pipelining: 1,
       });

@@ -4,10 +4,16 @@
 import type { Stage, Exchange } from '../exchange.js';
 import { GatewayError } from '../errors.js';
 import { traceparentOf } from '../trace.js';
-import { upstreamRequestHeaders, clientResponseHeaders, withoutCookies } from '../http/headers.js';
+import { upstreamRequestHeaders, clientResponseHeaders } from '../http/headers.js';
+import { withoutCookies } from '../http/cookies.js';
 import { forward, requestBody } from '../proxy/forward.js';
 import type { UpstreamPools } from '../proxy/pools.js';
 import type { ServiceDirectory } from '../discovery/directory.js';
+import type { UpstreamService } from '../discovery/upstream-service.js';
+import type { Instance } from '../discovery/instance.js';
+import { isRetryable, type RetryFailure } from '../resilience/retry-budget.js';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
 
 export interface ForwardSettings {
   readonly directory: ServiceDirectory;
@@ -21,40 +27,77 @@ export interface ForwardSettings {
 
 export function forwardUpstream(s: ForwardSettings): Stage {
   return async (ex, request, reply) => {
-    const service = s.serviceOf(ex);
-    ex.service = service;
-    const instance = s.directory.pick(service);
-    if (instance === undefined) throw new GatewayError('no_healthy_upstream', `service ${service} has no passing instance`);
-    ex.upstream = instance.origin;
-    const fwd = ex.forwarded!;
-    const trace = ex.trace!;
-    const headers = upstreamRequestHeaders(request.headers);
-    headers.host = s.preserveHost ? ex.authority : instance.authority;
-    headers['x-forwarded-for'] = fwd.xForwardedFor;
-    headers['x-forwarded-proto'] = fwd.proto;
-    headers['x-forwarded-host'] = fwd.host;
-    headers['x-request-id'] = ex.requestId;
-    headers.traceparent = traceparentOf(trace);
-    if (trace.tracestate !== undefined) headers.tracestate = trace.tracestate;
-    if (ex.dropHeaders !== undefined) for (const name of ex.dropHeaders) delete headers[name];
-    if (ex.dropCookies !== undefined && headers.cookie !== undefined) {
-      const kept = withoutCookies(headers.cookie, ex.dropCookies);
-      if (kept === '') delete headers.cookie;
-      else headers.cookie = kept;
+    const serviceName = s.serviceOf(ex);
+    ex.service = serviceName;
+    const service = s.directory.service(serviceName)!;
+    const headers = upstreamHeadersOf(ex, request.headers);
+    const body = ex.body ?? requestBody(request.method, request.headers, request.raw);
+    const hashKey = service.hashKey?.(ex, request);
+    service.budget.onRequest();
+    let exclude: Set<string> | undefined;
+    const first = service.choose({ hashKey });
+    if (first === undefined) throw new GatewayError('no_healthy_upstream', `service ${serviceName} has no passing instance`);
+    let instance: Instance = first;
+    // Another instance for a retry, or undefined when none is left (then the last failure stands).
+    const another = (failed: Instance) => service.choose({ hashKey, exclude: (exclude ??= new Set()).add(failed.id) });
+    for (let attempt = 0; ; attempt++) {
+      const admission = service.admit();
+      if (admission !== 'ok') throw new GatewayError('circuit_open', `service ${serviceName}: circuit ${admission}`);
+      ex.upstream = instance.origin;
+      headers.host = s.preserveHost ? ex.authority : instance.authority;
+      service.begin(instance);
+      const started = performance.now();
+      let res: Dispatcher.ResponseData;
+      try {
+        res = await forward(s.pools, { origin: instance.origin, method: request.method, pathAndQuery: ex.path + ex.search, headers, body, timeoutMs: s.timeoutOf(ex), connectTimeoutMs: service.connectTimeoutMs });
+      } catch (err) {
+        const failure = (err as GatewayError).failure;
+        service.end(instance, failure === undefined, performance.now() - started); // a body we could not send is the client's doing, not the instance's
+        const next = failure !== undefined && retryable(service, request.method, failure, body !== null, attempt) ? another(instance) : undefined;
+        if (next === undefined) throw err;
+        instance = next;
+        continue;
+      }
+      service.end(instance, res.statusCode < 500, performance.now() - started);
+      if (res.statusCode >= 502 && res.statusCode <= 504 && retryable(service, request.method, `status-${res.statusCode}` as RetryFailure, body !== null, attempt)) {
+        const next = another(instance);
+        if (next !== undefined) {
+          await res.body.dump();
+          instance = next;
+          continue;
+        }
+      }
+      if (attempt > 0) ex.authDetail = { ...ex.authDetail, retries: String(attempt) };
+      const length = res.headers['content-length'];
+      if (length !== undefined) ex.bytesOut = Number(length);
+      else res.body.on('data', (chunk: Buffer) => { ex.bytesOut += chunk.length; });
+      reply.code(res.statusCode).headers(clientResponseHeaders(res.headers));
+      return reply.send(res.body) as unknown as void;
     }
-    if (ex.upstreamHeaders !== undefined) Object.assign(headers, ex.upstreamHeaders);
-    const res = await forward(s.pools, {
-      origin: instance.origin,
-      method: request.method,
-      pathAndQuery: ex.path + ex.search,
-      headers,
-      body: ex.body ?? requestBody(request.method, request.headers, request.raw),
-      timeoutMs: s.timeoutOf(ex),
-    });
-    const length = res.headers['content-length'];
-    if (length !== undefined) ex.bytesOut = Number(length);
-    else res.body.on('data', (chunk: Buffer) => { ex.bytesOut += chunk.length; });
-    reply.code(res.statusCode).headers(clientResponseHeaders(res.headers));
-    return reply.send(res.body) as unknown as void;
   };
+}
+
+function retryable(service: UpstreamService, method: string, failure: RetryFailure, bodySent: boolean, attempt: number): boolean {
+  return attempt < service.retry.attempts && isRetryable(method, failure, service.retry.retryOn, bodySent) && service.budget.tryRetry();
+}
+
+/** The sanitised client headers plus the gateway's own; built once per request, reused by retries. */
+function upstreamHeadersOf(ex: Exchange, incoming: IncomingHttpHeaders): Record<string, string | string[]> {
+  const fwd = ex.forwarded!;
+  const trace = ex.trace!;
+  const headers = upstreamRequestHeaders(incoming);
+  headers['x-forwarded-for'] = fwd.xForwardedFor;
+  headers['x-forwarded-proto'] = fwd.proto;
+  headers['x-forwarded-host'] = fwd.host;
+  headers['x-request-id'] = ex.requestId;
+  headers.traceparent = traceparentOf(trace);
+  if (trace.tracestate !== undefined) headers.tracestate = trace.tracestate;
+  if (ex.dropHeaders !== undefined) for (const name of ex.dropHeaders) delete headers[name];
+  if (ex.dropCookies !== undefined && headers.cookie !== undefined) {
+    const kept = withoutCookies(headers.cookie, ex.dropCookies);
+    if (kept === '') delete headers.cookie;
+    else headers.cookie = kept;
+  }
+  if (ex.upstreamHeaders !== undefined) Object.assign(headers, ex.upstreamHeaders);
+  return headers;
 }

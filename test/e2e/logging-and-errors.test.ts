@@ -74,7 +74,7 @@ test('a router is not ready until Consul has answered for its services', async (
   writeFileSync(file, stringify({
     router: { listen: { port }, admin: { port: admin } },
     consul: { address: `http://127.0.0.1:${deadConsul}` },
-    routes: [{ name: 'x', match: { pathPrefix: '/' }, service: 'x', auth: { anonymous: true } }],
+    routes: [{ name: 'x', match: { pathPrefix: '/' }, service: 'x', auth: { anonymous: true }, authz: {} }],
     identity: TEST_IDENTITY,
     services: { x: { consul: { service: 'x' } } },
   }));
@@ -99,7 +99,7 @@ test('on SIGTERM a tier turns unready, finishes in-flight requests and exits 0',
   const file = join(dir, 'router.yaml');
   writeFileSync(file, stringify({
     router: { listen: { port }, admin: { port: admin } },
-    routes: [{ name: 'app', match: { pathPrefix: '/' }, service: 'app', auth: { anonymous: true } }],
+    routes: [{ name: 'app', match: { pathPrefix: '/' }, service: 'app', auth: { anonymous: true }, authz: {} }],
     services: { app: { static: [backend.url] } },
     identity: TEST_IDENTITY,
   }));

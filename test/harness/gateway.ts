@@ -48,6 +48,7 @@ export interface GatewayOptions {
   readonly routes: Record<string, unknown>[];
   readonly auth?: Record<string, unknown>;
   readonly rateLimits?: Record<string, unknown>;
+  readonly authzDefault?: 'allow' | 'deny';
   readonly edgeExtra?: Record<string, unknown>;
   readonly routerExtra?: Record<string, unknown>;
   readonly services: Record<string, unknown>;
@@ -99,6 +100,8 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     routes: o.routes.map((r) => ({ auth: { anonymous: true }, ...r })),
     services: o.services,
     identity: TEST_IDENTITY,
+    // Routes without a policy are open in these tests unless a test says otherwise.
+    authorization: { default: o.authzDefault ?? 'allow' },
     ...(o.auth && { auth: o.auth }),
     ...(o.rateLimits && { rateLimits: o.rateLimits }),
     ...(o.consul && { consul: { address: o.consul, ...o.consulExtra } }),

@@ -2,7 +2,7 @@
 // are ejected for a growing back-off. It must never leave a service with no
 // instances to try (panic mode), and never allocates on the per-request path.
 import { Type, type Static } from '@sinclair/typebox';
-import type { Instance } from '../../shared/discovery/instance.js';
+import type { Instance } from '../discovery/instance.js';
 
 export const OutlierSchema = Type.Object({
   consecutiveFailures: Type.Integer({ minimum: 1, default: 5, description: 'failures in a row that eject an instance' }),

@@ -4,9 +4,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Instance } from '../../shared/discovery/instance.js';
-import { OutlierDetector } from '../../router/resilience/outlier-detection.js';
-import { CircuitBreaker } from '../../router/resilience/circuit-breaker.js';
-import { RetryBudget, isRetryable, type RetryFailure } from '../../router/resilience/retry-budget.js';
+import { OutlierDetector } from '../../shared/resilience/outlier-detection.js';
+import { CircuitBreaker } from '../../shared/resilience/circuit-breaker.js';
+import { RetryBudget, isRetryable, type RetryFailure } from '../../shared/resilience/retry-budget.js';
 
 type Clock = { t: number; now: () => number };
 function clock(): Clock { const c: Clock = { t: 1_000_000, now: () => c.t }; return c; }

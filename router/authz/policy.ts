@@ -1,0 +1,80 @@
+// A route's authorization: its policy compiled once at config load into one
+// decision function, and the stage that applies it after the route matched.
+// A request must never pass without a verified identity or on a matcher's error.
+import type { Logger } from 'pino';
+import type { Identity } from '../../shared/auth-types.js';
+import type { Stage } from '../../shared/exchange.js';
+import { GatewayError } from '../../shared/errors.js';
+import { checkAuthzPolicy, type AuthzDefault, type AuthzPolicy } from './schema.js';
+import { compileGrants } from './scopes.js';
+import { compileConsumers } from './consumers.js';
+import { compileClaim } from './claims.js';
+import { compileAuthMethods, compileMethods } from './methods.js';
+
+/** One configured matcher: undefined when satisfied, otherwise why not. */
+export type AuthzCheck = (identity: Identity, method: string) => string | undefined;
+export interface AuthzDecision { readonly allowed: boolean; readonly reason: string }
+export type AuthzDecide = (identity: Identity, method: string) => AuthzDecision;
+
+const ALLOWED: AuthzDecision = Object.freeze({ allowed: true, reason: 'allowed by policy' });
+const BY_DEFAULT: Readonly<Record<AuthzDefault, AuthzDecision>> = {
+  deny: Object.freeze({ allowed: false, reason: 'no policy: default deny' }),
+  allow: Object.freeze({ allowed: true, reason: 'no policy: default allow' }),
+};
+const NO_IDENTITY: AuthzDecision = Object.freeze({ allowed: false, reason: 'no verified identity' });
+
+/**
+ * Every configured matcher must pass; the first failure is the reason. An
+ * empty policy ({}) allows: it is how one route opts out of a default deny.
+ * Throws on a policy checkAuthzPolicy refuses, so a bad one can never load.
+ */
+export function compileAuthz(policy: AuthzPolicy | undefined, defaultDecision: AuthzDefault): AuthzDecide {
+  if (policy === undefined) {
+    const decision = BY_DEFAULT[defaultDecision];
+    return () => decision;
+  }
+  const problems = checkAuthzPolicy(policy);
+  if (problems.length > 0) throw new Error(`invalid authz policy: ${problems.join('; ')}`);
+  const checks = matchers(policy);
+  return (identity, method) => {
+    for (let i = 0; i < checks.length; i++) {
+      const failed = checks[i]!(identity, method);
+      if (failed !== undefined) return { allowed: false, reason: failed };
+    }
+    return ALLOWED;
+  };
+}
+
+/** A fixed order, cheapest and broadest first, so the reported failure is predictable. */
+function matchers(p: AuthzPolicy): AuthzCheck[] {
+  const checks: AuthzCheck[] = [];
+  if (p.methods) checks.push(compileMethods(p.methods));
+  if (p.authMethods) checks.push(compileAuthMethods(p.authMethods));
+  if (p.consumers) checks.push(compileConsumers(p.consumers));
+  if (p.scopes) checks.push(compileGrants(p.scopes, 'scope'));
+  if (p.roles) checks.push(compileGrants(p.roles, 'role'));
+  for (const rule of p.claims ?? []) checks.push(compileClaim(rule));
+  return checks;
+}
+
+// The access line of every request shows authDetail, which is how each decision is logged with its reason.
+const ALLOW_DETAILS = new Map([ALLOWED, BY_DEFAULT.allow].map((d) => [d.reason, Object.freeze({ authz: 'allow', authzReason: d.reason })]));
+
+/**
+ * Stage: decide on the verified identity and the request method; 403
+ * forbidden on deny, whose reply never carries the reason. The optional
+ * logger gets a debug line with the identity's grants, for "why was I refused".
+ */
+export function authorize(decide: AuthzDecide, log?: Pick<Logger, 'debug' | 'isLevelEnabled'>): Stage {
+  return (ex, request) => {
+    const identity = ex.identity;
+    const decision = identity === undefined ? NO_IDENTITY : decide(identity, request.method);
+    const detail = (decision.allowed && ALLOW_DETAILS.get(decision.reason))
+      || { authz: decision.allowed ? 'allow' : 'deny', authzReason: decision.reason };
+    ex.authDetail = ex.authDetail === undefined ? detail : { ...ex.authDetail, ...detail };
+    if (log?.isLevelEnabled('debug')) {
+      log.debug({ event: 'authz', requestId: ex.requestId, route: ex.route?.name, consumer: identity?.consumer, scopes: identity?.scopes, roles: identity?.roles, ...detail });
+    }
+    if (!decision.allowed) throw new GatewayError('forbidden', decision.reason);
+  };
+}

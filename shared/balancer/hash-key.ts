@@ -1,0 +1,22 @@
+// The affinity key a consistent-hashing service balances on, compiled once
+// from its hashOn setting: a header, a cookie, or the client address (as
+// worked out from trusted proxies only).
+import type { FastifyRequest } from 'fastify';
+import type { Exchange } from '../exchange.js';
+import { cookieValue } from '../http/cookies.js';
+
+export type HashKeyFn = (ex: Exchange, request: FastifyRequest) => string | undefined;
+
+export function hashKeyFn(hashOn: string | undefined): HashKeyFn | undefined {
+  if (hashOn === undefined) return undefined;
+  if (hashOn === 'client-ip') return (ex) => ex.forwarded?.clientIp;
+  if (hashOn.startsWith('header:')) {
+    const name = hashOn.slice(7);
+    return (_ex, request) => {
+      const v = request.headers[name];
+      return typeof v === 'string' ? v : undefined;
+    };
+  }
+  const cookie = hashOn.slice(7);
+  return (_ex, request) => cookieValue(request.headers.cookie, cookie);
+}
