@@ -13,6 +13,7 @@ import type { AssertionVerifier } from '../shared/identity.js';
 import { verifyIdentity } from './verify-identity.js';
 import { runRouteStages } from '../shared/stages/route-stages.js';
 import { authorize, compileAuthz } from './authz/policy.js';
+import { transform } from './transform.js';
 import type { RouteConfig } from '../shared/config/schema.js';
 
 export interface RouterDeps {
@@ -42,7 +43,9 @@ export function routerPipeline(d: RouterDeps): Stage[] {
 
 /** Each route's chain, built once when the config loads. */
 export function routerRouteStages(route: RouteConfig, authzDefault: 'deny' | 'allow'): Stage[] {
+  const edits = transform(route);
   return [
     authorize(compileAuthz(route.authz, authzDefault)), // 403 unless the verified identity satisfies the route's policy; the reason is logged
+    ...(edits ? [edits] : []),                          // path rewrite (strip / replace prefix, template) and header edits
   ];
 }

@@ -29,6 +29,8 @@ export class Exchange {
   dropHeaders: readonly string[] | undefined = undefined;
   /** Cookies a stage consumed (the session cookie): removed from Cookie upstream, other cookies kept. */
   dropCookies: readonly string[] | undefined = undefined;
+  /** Header edits a route makes to the response before it goes back. */
+  responseEdits: { readonly set: Readonly<Record<string, string>>; readonly remove: readonly string[] } | undefined = undefined;
   /** The body to send upstream when a stage wrapped it (size limit); undefined means the request's own. */
   body: Readable | undefined = undefined;
   /** Why the gateway refused or failed the request; logged, never replied. */

@@ -23,6 +23,16 @@ export function crossCheck(config: Config): Problem[] {
       const known = Object.keys(config.services);
       problems.push({ path: ['routes', String(i), 'service'], message: `names service "${route.service}", which is not defined under services (defined: ${known.join(', ') || 'none'})` });
     }
+    const m = route.match;
+    const forms = [m.pathPrefix, m.path, m.pathPattern].filter((x) => x !== undefined).length;
+    if (forms > 1) problems.push({ path: ['routes', String(i), 'match'], message: 'expected at most one of pathPrefix, path or pathPattern' });
+    const rw = route.rewrite;
+    if (rw && [rw.stripPrefix, rw.replacePrefix, rw.path].filter((x) => x !== undefined).length !== 1) problems.push({ path: ['routes', String(i), 'rewrite'], message: 'expected exactly one of stripPrefix, replacePrefix or path' });
+    if ((rw?.stripPrefix || rw?.replacePrefix) && m.pathPrefix === undefined) problems.push({ path: ['routes', String(i), 'rewrite'], message: 'stripPrefix and replacePrefix need match.pathPrefix' });
+    if (rw?.path) {
+      const params = new Set([...(m.pathPattern ?? '').matchAll(/:([A-Za-z_][A-Za-z0-9_]*)/g)].map((x) => x[1]!));
+      for (const [, name] of rw.path.matchAll(/\{([^}]*)\}/g)) if (!params.has(name!)) problems.push({ path: ['routes', String(i), 'rewrite', 'path'], message: `uses {${name}}, which match.pathPattern does not capture` });
+    }
     const auth = route.auth;
     if (auth.methods.length === 0 && !auth.anonymous) {
       problems.push({ path: ['routes', String(i), 'auth'], message: 'admits nobody: list methods, or set anonymous: true for a public route' });

@@ -62,8 +62,22 @@ const Method = Type.Union(
 
 export const RouteMatchSchema = Type.Object({
   host: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9.*-]+(:[0-9]+)?$', description: 'a host name, optionally *.suffix' })),
-  pathPrefix: Type.String({ pattern: '^/', default: '/', description: 'matched on whole segments: /api matches /api and /api/x, not /apix' }),
+  pathPrefix: Type.Optional(Type.String({ pattern: '^/', description: 'matched on whole segments: /api matches /api and /api/x, not /apix (default /)' })),
+  path: Type.Optional(Type.String({ pattern: '^/', description: 'this exact path only' })),
+  pathPattern: Type.Optional(Type.String({ pattern: '^(/(:[A-Za-z_][A-Za-z0-9_]*|[^/:*]+))*(/\\*)?/?$', description: 'segments with :params and an optional trailing /*, e.g. /users/:id/orders/*' })),
   methods: Type.Optional(Type.Array(Method, { minItems: 1 })),
+  headers: Type.Optional(Type.Record(Type.String({ pattern: '^[a-z0-9-]+$' }), Type.String(), { description: 'header values to match exactly ("*": present with any value)' })),
+}, Strict);
+
+const HeaderEdits = Type.Object({
+  set: Type.Record(Type.String({ pattern: '^[a-z0-9-]+$' }), Type.String({ pattern: '^[\\x20-\\x7e]*$' }), { default: {} }),
+  remove: Type.Array(Type.String({ pattern: '^[a-z0-9-]+$' }), { default: [] }),
+}, Strict);
+
+export const RewriteSchema = Type.Object({
+  stripPrefix: Type.Optional(Type.Boolean({ description: 'remove the matched pathPrefix' })),
+  replacePrefix: Type.Optional(Type.String({ pattern: '^/', description: 'put this in place of the matched pathPrefix' })),
+  path: Type.Optional(Type.String({ pattern: '^/', description: 'a template filled from pathPattern params: /v2/users/{id}' })),
 }, Strict);
 
 export const RouteSchema = Type.Object({
@@ -71,6 +85,10 @@ export const RouteSchema = Type.Object({
   match: RouteMatchSchema,
   service: Type.String({ minLength: 1, description: 'a key of services' }),
   timeoutMs: Millis(30_000),
+  priority: Type.Integer({ default: 0, description: 'higher wins over any specificity' }),
+  rewrite: Type.Optional(RewriteSchema),
+  requestHeaders: Type.Optional(HeaderEdits),
+  responseHeaders: Type.Optional(HeaderEdits),
   auth: RouteAuthSchema,
   rateLimit: Type.Optional(Type.String({ minLength: 1, description: 'a key of rateLimits, counted besides edge.rateLimit' })),
   authz: Type.Optional(AuthzPolicySchema),
@@ -176,6 +194,7 @@ export type Config = Static<typeof ConfigSchema>;
 export type EdgeConfig = Static<typeof EdgeSchema>;
 export type RouterConfig = Static<typeof RouterSchema>;
 export type RouteConfig = Static<typeof RouteSchema>;
+export type HeaderEditsConfig = Static<typeof HeaderEdits>;
 export type ServiceConfig = Static<typeof ServiceSchema>;
 export type ConsulConfig = Static<typeof ConsulSchema>;
 export type RedisConfig = Static<typeof RedisSchema>;

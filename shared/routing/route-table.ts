@@ -3,15 +3,21 @@
 // pick its service. Order of precedence, most specific first: exact host,
 // wildcard host, any host; then the longest path prefix; then routes that
 // name methods; then file order.
+import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteConfig } from '../config/schema.js';
+import { compilePathMatcher, type PathMatcher } from './path-matcher.js';
+
+export { prefixMatches } from './path-matcher.js';
 
 export interface CompiledRoute<T = unknown> {
   readonly config: RouteConfig;
   readonly name: string;
   /** Per-tier data built once for this route (handler chain, balancer...). */
   readonly data: T;
-  readonly prefix: string;
+  readonly path: PathMatcher;
   readonly methods: ReadonlySet<string> | undefined;
+  /** [name, value] pairs; value '*' means present with any value. */
+  readonly headers: readonly (readonly [string, string])[] | undefined;
   readonly hostExact: string | undefined;
   readonly hostSuffix: string | undefined;
 }
@@ -26,14 +32,15 @@ export class RouteTable<T = unknown> {
       .map((x) => x.route);
   }
 
-  match(method: string, authority: string, path: string): CompiledRoute<T> | undefined {
+  match(method: string, authority: string, path: string, headers: IncomingHttpHeaders = {}): CompiledRoute<T> | undefined {
     const host = authority.toLowerCase();
     const hostname = stripPort(host);
     for (const r of this.routes) {
       if (r.hostExact !== undefined && r.hostExact !== host && r.hostExact !== hostname) continue;
       if (r.hostSuffix !== undefined && !hostname.endsWith(r.hostSuffix)) continue;
       if (r.methods !== undefined && !r.methods.has(method)) continue;
-      if (!prefixMatches(r.prefix, path)) continue;
+      if (!r.path.matches(path)) continue;
+      if (r.headers !== undefined && !headersMatch(r.headers, headers)) continue;
       return r;
     }
     return undefined;
@@ -47,30 +54,30 @@ export class RouteTable<T = unknown> {
 function compile<T>(config: RouteConfig, data: T): CompiledRoute<T> {
   const host = config.match.host?.toLowerCase();
   const wildcard = host?.startsWith('*.');
-  const prefix = config.match.pathPrefix.length > 1 && config.match.pathPrefix.endsWith('/')
-    ? config.match.pathPrefix.slice(0, -1)
-    : config.match.pathPrefix;
   return {
     config,
     name: config.name,
     data,
-    prefix,
+    path: compilePathMatcher(config.match),
     methods: config.match.methods ? new Set(config.match.methods) : undefined,
+    headers: config.match.headers ? Object.entries(config.match.headers) : undefined,
     hostExact: wildcard ? undefined : host,
     hostSuffix: wildcard ? host!.slice(1) : undefined,
   };
 }
 
+/** Explicit priority first; then host, path, header and method specificity. */
 function rank(r: CompiledRoute<unknown>): number {
   const hostRank = r.hostExact !== undefined ? 2 : r.hostSuffix !== undefined ? 1 : 0;
-  return hostRank * 1e6 + r.prefix.length * 2 + (r.methods ? 1 : 0);
+  return r.config.priority * 1e12 + hostRank * 1e9 + r.path.specificity * 100 + (r.headers?.length ?? 0) * 2 + (r.methods ? 1 : 0);
 }
 
-/** Whole segments only: /api matches /api and /api/x, never /apix. */
-export function prefixMatches(prefix: string, path: string): boolean {
-  if (prefix === '/') return true;
-  if (!path.startsWith(prefix)) return false;
-  return path.length === prefix.length || path.charCodeAt(prefix.length) === 47 /* / */;
+function headersMatch(wanted: readonly (readonly [string, string])[], headers: IncomingHttpHeaders): boolean {
+  for (const [name, value] of wanted) {
+    const got = headers[name];
+    if (got === undefined || (value !== '*' && got !== value)) return false;
+  }
+  return true;
 }
 
 function stripPort(host: string): string {

@@ -72,6 +72,10 @@ export function forwardUpstream(s: ForwardSettings): Stage {
       if (length !== undefined) ex.bytesOut = Number(length);
       else res.body.on('data', (chunk: Buffer) => { ex.bytesOut += chunk.length; });
       reply.code(res.statusCode).headers(clientResponseHeaders(res.headers));
+      if (ex.responseEdits !== undefined) {
+        for (const name of ex.responseEdits.remove) reply.removeHeader(name);
+        reply.headers(ex.responseEdits.set);
+      }
       return reply.send(res.body) as unknown as void;
     }
   };

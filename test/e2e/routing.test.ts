@@ -1,0 +1,115 @@
+// The routing tier through both tiers: matching (exact, patterns, headers,
+// priority), rewrites and header edits, balancing over three backends,
+// authorization decisions, and retries when a backend dies under load.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startEchoBackend, type EchoBackend, type EchoReply } from '../../deploy/dev/echo-backend.js';
+import { startGateway, type Gateway } from '../harness/gateway.js';
+import { startIdp, newSigningKey, issuerConfig, type TestIdp, type SigningKey } from '../harness/idp.js';
+
+let b: EchoBackend[];
+let gw: Gateway;
+let idp: TestIdp;
+let key: SigningKey;
+
+before(async () => {
+  b = await Promise.all(['r1', 'r2', 'r3'].map((n) => startEchoBackend(n)));
+  key = await newSigningKey('rk');
+  idp = await startIdp([key]);
+  const three = b.map((x) => x.url);
+  gw = await startGateway({
+    authzDefault: 'deny',
+    auth: { jwt: { issuers: [issuerConfig(idp)] } },
+    routes: [
+      { name: 'exact', match: { path: '/exact' }, service: 'rr', authz: {} },
+      { name: 'users', match: { pathPattern: '/users/:id/orders/*' }, service: 'rr', rewrite: { path: '/v2/orders/{id}' }, authz: {} },
+      { name: 'strip', match: { pathPrefix: '/api' }, service: 'rr', rewrite: { stripPrefix: true }, authz: {},
+        requestHeaders: { set: { 'x-from': 'gatehouse', 'x-gatehouse-consumer': 'forged' }, remove: ['x-debug'] }, responseHeaders: { set: { 'x-served-by': 'gatehouse' }, remove: ['x-backend'] } },
+      { name: 'canary', match: { pathPrefix: '/api', headers: { 'x-canary': '1' } }, service: 'only-r3', rewrite: { replacePrefix: '/beta' }, authz: {} },
+      { name: 'pinned', match: { pathPrefix: '/', headers: { 'x-pin': '*' } }, priority: 10, service: 'only-r3', authz: {} },
+      { name: 'sticky', match: { pathPrefix: '/sticky' }, service: 'sticky', authz: {} },
+      { name: 'dying', match: { pathPrefix: '/dying' }, service: 'dying', authz: {} },
+      { name: 'orders', match: { pathPrefix: '/orders' }, service: 'rr', auth: { methods: ['jwt'] }, authz: { scopes: { allOf: ['orders:write'] }, claims: [{ claim: 'tenant', oneOf: ['acme'] }] } },
+      { name: 'closed', match: { pathPrefix: '/closed' }, service: 'rr' },
+    ],
+    services: {
+      rr: { static: three },
+      'only-r3': { static: [b[2]!.url] },
+      sticky: { static: three, balancer: { algorithm: 'maglev', hashOn: 'header:x-user' } },
+      dying: { static: three, outlierDetection: { consecutiveFailures: 1 } },
+    },
+  });
+});
+
+after(async () => {
+  await gw.close();
+  await Promise.all([...b.map((x) => x.close().catch(() => undefined)), idp.close()]);
+});
+
+const backendOf = async (path: string, headers: Record<string, string> = {}) => (await gw.get(path, { headers })).json<EchoReply>();
+
+test('exact paths, :param patterns, header matches and prefix rewrites reach the backend as configured', async () => {
+  assert.equal((await backendOf('/exact')).url, '/exact');
+  assert.equal((await gw.get('/exact/more')).status, 404, 'an exact path matches nothing longer');
+  assert.equal((await backendOf('/exact', { 'x-pin': 'yes' })).backend, 'r3', 'an explicit priority beats a more specific route');
+  assert.equal((await backendOf('/users/42/orders/7')).url, '/v2/orders/42');
+  const stripped = await gw.get('/api/things?x=1', { headers: { 'x-debug': '1' } });
+  const seen = stripped.json<EchoReply>();
+  assert.equal(seen.url, '/things?x=1');
+  assert.equal(seen.headers['x-from'], 'gatehouse');
+  assert.equal(seen.headers['x-debug'], undefined);
+  assert.notEqual(seen.headers['x-gatehouse-consumer'], 'forged', 'route edits cannot write identity headers');
+  assert.equal(stripped.headers['x-served-by'], 'gatehouse');
+  assert.equal(stripped.headers['x-backend'], undefined);
+  const canary = await backendOf('/api/things', { 'x-canary': '1' });
+  assert.equal(canary.backend, 'r3');
+  assert.equal(canary.url, '/beta/things');
+});
+
+test('round robin is exact, and consistent hashing keeps each user on one instance', async () => {
+  const rr: string[] = [];
+  for (let i = 0; i < 9; i++) rr.push((await backendOf('/exact')).backend);
+  assert.deepEqual(rr.slice(0, 3).sort(), ['r1', 'r2', 'r3']);
+  assert.deepEqual(rr.slice(3, 6), rr.slice(0, 3));
+  const sticky = new Map<string, string>();
+  for (let round = 0; round < 3; round++) {
+    for (let u = 0; u < 30; u++) {
+      const got = (await backendOf('/sticky/x', { 'x-user': `user-${u}` })).backend;
+      assert.equal(sticky.get(`user-${u}`) ?? got, got, `user-${u} stays on one instance`);
+      sticky.set(`user-${u}`, got);
+    }
+  }
+  assert.equal(new Set(sticky.values()).size, 3, 'users spread over all three');
+});
+
+test('authorization allows what the policy grants and denies the rest with 403, logging why', async () => {
+  const ok = await gw.get('/orders/1', { headers: { authorization: `Bearer ${await idp.token(key, { tenant: 'acme' })}` } });
+  assert.equal(ok.status, 200);
+  const wrongTenant = await gw.get('/orders/1', { headers: { authorization: `Bearer ${await idp.token(key, { tenant: 'other' })}` } });
+  assert.equal(wrongTenant.status, 403);
+  assert.equal(wrongTenant.json().error, 'forbidden');
+  const noScope = await gw.get('/orders/1', { headers: { authorization: `Bearer ${await idp.token(key, { tenant: 'acme', scope: 'orders:read' })}` } });
+  assert.equal(noScope.status, 403);
+  assert.equal((await gw.get('/closed/x')).status, 403, 'no policy: the default denies');
+  await new Promise((r) => setTimeout(r, 50));
+  const line = gw.router.logs.access().find((l) => l.requestId === noScope.headers['x-request-id']);
+  assert.equal((line?.auth as Record<string, string>).authz, 'deny');
+  assert.match(String((line?.auth as Record<string, string>).authzReason), /orders:write/);
+  const allowed = gw.router.logs.access().find((l) => l.requestId === ok.headers['x-request-id']);
+  assert.equal((allowed?.auth as Record<string, string>).authz, 'allow');
+});
+
+test('a backend killed under load causes no client error for GET requests', async () => {
+  let stop = false;
+  const statuses: number[] = [];
+  const load = Promise.all([0, 1, 2, 3].map(async () => {
+    while (!stop) statuses.push((await gw.get('/dying/x')).status);
+  }));
+  await new Promise((r) => setTimeout(r, 200));
+  await b[0]!.close();
+  await new Promise((r) => setTimeout(r, 400));
+  stop = true;
+  await load;
+  assert.ok(statuses.length > 20, `${statuses.length} requests`);
+  assert.deepEqual([...new Set(statuses)], [200], 'every GET succeeded, retried on another instance');
+});
