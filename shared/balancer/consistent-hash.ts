@@ -110,7 +110,7 @@ export class Maglev extends KeyedBalancer {
   constructor(options: MaglevOptions = {}) {
     super();
     this.size = options.tableSize ?? 65_537;
-    // A prime size makes every skip coprime with it, so each preference list visits every slot.
+    // Prime, so every skip is coprime with it and each preference list visits every slot.
     let prime = Number.isInteger(this.size) && this.size > 2;
     for (let d = 2; prime && d * d <= this.size; d++) prime = this.size % d !== 0;
     if (!prime) throw new Error(`maglev table size ${this.size} is not a prime above 2`);
@@ -119,12 +119,11 @@ export class Maglev extends KeyedBalancer {
   protected build(instances: readonly Instance[], weights: Int32Array): Uint32Array {
     const m = this.size, n = instances.length;
     const position = new Float64Array(n), skip = new Float64Array(n), credit = new Int32Array(n);
-    let maxWeight = 0;
     for (let i = 0; i < n; i++) {
       position[i] = hash32(instances[i]!.id) % m;
       skip[i] = (hash32(instances[i]!.id, 0x9747b28c) % (m - 1)) + 1;
-      maxWeight = Math.max(maxWeight, weights[i]!);
     }
+    const maxWeight = Math.max(...weights);
     const table = new Uint32Array(m).fill(0xffffffff);
     // Turns go in id order, not discovery's order, so every gateway builds the same table.
     const turns = Array.from(instances.keys()).sort((x, y) => (instances[x]!.id < instances[y]!.id ? -1 : 1));
@@ -132,21 +131,19 @@ export class Maglev extends KeyedBalancer {
     // an instance takes a turn each time its credit reaches the top weight (Envoy's scheme).
     for (let filled = 0; filled < m;) {
       for (const i of turns) {
-        if (filled === m) break;
-        credit[i]! += weights[i]!;
-        if (credit[i]! < maxWeight) continue;
+        if (filled === m || (credit[i]! += weights[i]!) < maxWeight) continue;
         credit[i]! -= maxWeight;
+        // Adds and a compare, not %: this loop runs about m ln m times per build.
         let c = position[i]!;
-        while (table[c] !== 0xffffffff) c = (c + skip[i]!) % m;
+        const step = skip[i]!;
+        while (table[c] !== 0xffffffff) if ((c += step) >= m) c -= m;
         table[c] = i;
-        position[i] = (c + skip[i]!) % m;
         filled++;
+        position[i] = c + step >= m ? c + step - m : c + step;
       }
     }
     return table;
   }
 
-  protected start(hash: number): number {
-    return hash % this.size;
-  }
+  protected start(hash: number): number { return hash % this.size; }
 }

@@ -51,31 +51,38 @@ export interface LeastRequestOptions {
 }
 
 export class LeastRequest implements Balancer, Cost {
-  // Keyed by id, not by array position, so counts survive discovery changes.
-  // Entries go when they reach zero: instances that left do not pile up.
-  private readonly outstanding = new Map<string, number>();
+  // Keyed by id, not by array position, so counts survive discovery changes; a
+  // counter object per id, so a request start or end is one lookup and no insert.
+  private readonly outstanding = new Map<string, { n: number }>();
   private readonly random: () => number;
+  private last: readonly Instance[] | undefined;
 
   constructor(options: LeastRequestOptions = {}) {
     this.random = options.random ?? Math.random;
   }
 
   pick(instances: readonly Instance[], ctx?: PickContext): Instance | undefined {
+    if (instances !== this.last) {
+      // Idle counters say no more than a missing one: dropping them here keeps
+      // instances that left from piling up, at one pass per discovery change.
+      this.last = instances;
+      for (const [id, c] of this.outstanding) if (c.n === 0) this.outstanding.delete(id);
+    }
     return pickOfTwo(instances, ctx?.exclude, this, this.random);
   }
 
   cost(instance: Instance): number {
-    return this.outstanding.get(instance.id) ?? 0;
+    return this.outstanding.get(instance.id)?.n ?? 0;
   }
 
   onStart(instance: Instance): void {
-    this.outstanding.set(instance.id, (this.outstanding.get(instance.id) ?? 0) + 1);
+    const c = this.outstanding.get(instance.id);
+    if (c === undefined) this.outstanding.set(instance.id, { n: 1 });
+    else c.n++;
   }
 
   onEnd(instance: Instance): void {
-    const n = this.outstanding.get(instance.id);
-    if (n === undefined) return; // an end without a start we saw: nothing to undo
-    if (n <= 1) this.outstanding.delete(instance.id);
-    else this.outstanding.set(instance.id, n - 1);
+    const c = this.outstanding.get(instance.id);
+    if (c !== undefined && c.n > 0) c.n--; // an end without a start we saw has nothing to undo
   }
 }

@@ -35,6 +35,8 @@ export class PeakEwma implements Balancer, Cost {
   private readonly random: () => number;
   private last: readonly Instance[] | undefined;
   private generation = 0;
+  /** The clock read once per pick for both candidates' costs: a clock read costs as much as the rest. */
+  private pickedAt = 0;
 
   constructor(options: PeakEwmaOptions = {}) {
     this.decayMs = options.decayMs ?? 10_000;
@@ -46,6 +48,7 @@ export class PeakEwma implements Balancer, Cost {
 
   pick(instances: readonly Instance[], ctx?: PickContext): Instance | undefined {
     if (instances !== this.last) this.forgetGone(instances);
+    this.pickedAt = this.now();
     return pickOfTwo(instances, ctx?.exclude, this, this.random);
   }
 
@@ -54,7 +57,7 @@ export class PeakEwma implements Balancer, Cost {
     if (e === undefined) return this.initialLatencyMs;
     // Decays toward zero while no sample arrives, as Finagle's does: an instance
     // that lost every comparison since its last slow answer gets probed again.
-    const decayed = e.ewma * Math.exp(-Math.max(this.now() - e.stamp, 0) / this.decayMs);
+    const decayed = e.ewma * Math.exp(-Math.max(this.pickedAt - e.stamp, 0) / this.decayMs);
     return decayed * (e.outstanding + 1);
   }
 

@@ -131,7 +131,7 @@ function toInstances(entries: readonly HealthEntry[]): Instance[] {
     const meta = svc.Meta ?? {};
     const scheme = meta['gatehouse-scheme'] === 'https' ? 'https' : 'http';
     const origin = originOf(scheme, host, port);
-    out.push({ id: svc.ID ?? `${host}:${port}`, origin, authority: origin.slice(scheme.length + 3), weight: svc.Weights?.Passing ?? 1, meta });
+    out.push({ id: svc.ID ?? `${host}:${port}`, origin, authority: origin.slice(scheme.length + 3), weight: weightOf(meta, svc.Weights?.Passing), meta });
   }
   return out;
 }
@@ -143,4 +143,11 @@ function jitteredBackoff(failures: number): number {
 
 function sleep(ms: number): Promise<void> {
   return ms <= 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, ms).unref());
+}
+
+/** Meta gatehouse-weight wins (it can be changed without re-registering), then Consul's Weights.Passing. */
+function weightOf(meta: Record<string, string>, passing: number | undefined): number {
+  const fromMeta = Number(meta['gatehouse-weight']);
+  if (Number.isInteger(fromMeta) && fromMeta >= 0) return fromMeta;
+  return passing !== undefined && passing >= 0 ? passing : 1;
 }
