@@ -85,6 +85,7 @@ export const RouteSchema = Type.Object({
   match: RouteMatchSchema,
   service: Type.String({ minLength: 1, description: 'a key of services' }),
   timeoutMs: Millis(30_000),
+  totalTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: 'the whole exchange, body included; past it 504, or the connection is cut mid-body' })),
   priority: Type.Integer({ default: 0, description: 'higher wins over any specificity' }),
   rewrite: Type.Optional(RewriteSchema),
   requestHeaders: Type.Optional(HeaderEdits),

@@ -18,6 +18,8 @@ export interface UpstreamRequest {
   readonly body: Readable | null;
   readonly timeoutMs: number;
   readonly connectTimeoutMs?: number;
+  /** Aborts the whole exchange (a route's total timeout); undefined for most routes. */
+  readonly signal?: AbortSignal;
 }
 
 export async function forward(pools: UpstreamPools, req: UpstreamRequest): Promise<Dispatcher.ResponseData> {
@@ -29,6 +31,7 @@ export async function forward(pools: UpstreamPools, req: UpstreamRequest): Promi
       body: req.body,
       headersTimeout: req.timeoutMs,
       bodyTimeout: req.timeoutMs,
+      ...(req.signal && { signal: req.signal }),
     });
   } catch (err) {
     const error = new GatewayError(classify(err), `${(err as { code?: string }).code ?? 'ERROR'} ${(err as Error).message}`);
@@ -52,9 +55,12 @@ function failureKind(err: unknown): GatewayError['failure'] {
 }
 
 function classify(err: unknown): ErrorCode {
-  switch ((err as { code?: string }).code) {
+  if ((err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') return 'upstream_timeout';
+  switch ((err as { code?: string | number }).code) {
     case 'UND_ERR_HEADERS_TIMEOUT':
     case 'UND_ERR_CONNECT_TIMEOUT':
+    case 'UND_ERR_ABORTED': // only our total-timeout signal aborts a request
+    case 23: // DOMException TIMEOUT_ERR from AbortSignal.timeout
       return 'upstream_timeout';
     case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
       return 'bad_request';

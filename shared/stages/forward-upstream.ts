@@ -33,6 +33,9 @@ export function forwardUpstream(s: ForwardSettings): Stage {
     const headers = upstreamHeadersOf(ex, request.headers);
     const body = ex.body ?? requestBody(request.method, request.headers, request.raw);
     const hashKey = service.hashKey?.(ex, request);
+    const total = ex.route?.config.totalTimeoutMs;
+    // One deadline for every attempt and the body; allocated only on routes that set one.
+    const signal = total === undefined ? undefined : AbortSignal.timeout(total);
     service.budget.onRequest();
     let exclude: Set<string> | undefined;
     const first = service.choose({ hashKey });
@@ -49,7 +52,7 @@ export function forwardUpstream(s: ForwardSettings): Stage {
       const started = performance.now();
       let res: Dispatcher.ResponseData;
       try {
-        res = await forward(s.pools, { origin: instance.origin, method: request.method, pathAndQuery: ex.path + ex.search, headers, body, timeoutMs: s.timeoutOf(ex), connectTimeoutMs: service.connectTimeoutMs });
+        res = await forward(s.pools, { origin: instance.origin, method: request.method, pathAndQuery: ex.path + ex.search, headers, body, timeoutMs: s.timeoutOf(ex), connectTimeoutMs: service.connectTimeoutMs, ...(signal && { signal }) });
       } catch (err) {
         const failure = (err as GatewayError).failure;
         service.end(instance, failure === undefined, performance.now() - started); // a body we could not send is the client's doing, not the instance's

@@ -28,6 +28,7 @@ before(async () => {
       { name: 'canary', match: { pathPrefix: '/api', headers: { 'x-canary': '1' } }, service: 'only-r3', rewrite: { replacePrefix: '/beta' }, authz: {} },
       { name: 'pinned', match: { pathPrefix: '/', headers: { 'x-pin': '*' } }, priority: 10, service: 'only-r3', authz: {} },
       { name: 'sticky', match: { pathPrefix: '/sticky' }, service: 'sticky', authz: {} },
+      { name: 'bounded', match: { pathPrefix: '/bounded' }, service: 'rr', timeoutMs: 10_000, totalTimeoutMs: 300, authz: {} },
       { name: 'dying', match: { pathPrefix: '/dying' }, service: 'dying', authz: {} },
       { name: 'orders', match: { pathPrefix: '/orders' }, service: 'rr', auth: { methods: ['jwt'] }, authz: { scopes: { allOf: ['orders:write'] }, claims: [{ claim: 'tenant', oneOf: ['acme'] }] } },
       { name: 'closed', match: { pathPrefix: '/closed' }, service: 'rr' },
@@ -112,4 +113,12 @@ test('a backend killed under load causes no client error for GET requests', asyn
   await load;
   assert.ok(statuses.length > 20, `${statuses.length} requests`);
   assert.deepEqual([...new Set(statuses)], [200], 'every GET succeeded, retried on another instance');
+});
+
+test('a route\'s total timeout bounds the whole exchange even when the first-byte timeout is longer', async () => {
+  const started = Date.now();
+  const r = await gw.get('/bounded/x', { headers: { 'x-echo-delay-ms': '3000' } });
+  assert.equal(r.status, 504);
+  assert.equal(r.json().error, 'upstream_timeout');
+  assert.ok(Date.now() - started < 1_500, `answered after ${Date.now() - started} ms`);
 });

@@ -12,6 +12,7 @@ export interface Registration {
   readonly address?: string;
   readonly tags?: readonly string[];
   readonly meta?: Record<string, string>;
+  readonly weight?: number;
   /** Registers a TTL check that starts passing, so a test can later fail it. */
   readonly ttlCheck?: boolean;
 }
@@ -55,6 +56,7 @@ export async function startConsul(): Promise<TestConsul> {
     async register(r) {
       await api('PUT', '/agent/service/register', {
         ID: r.id, Name: r.name, Address: r.address ?? '127.0.0.1', Port: r.port, Tags: r.tags ?? [], Meta: r.meta ?? {},
+        ...(r.weight !== undefined && { Weights: { Passing: r.weight, Warning: 1 } }),
         ...(r.ttlCheck && { Check: { CheckID: `check-${r.id}`, TTL: '10m', Status: 'passing' } }),
       });
     },
