@@ -2,7 +2,7 @@
 // API calls the tests make to register, deregister and flip the health of
 // backend instances (TTL checks, as a real service's own heartbeat would).
 import { consulBinary } from './binaries.js';
-import { freePort, waitFor } from './ports.js';
+import { freePort, waitFor, GiveUp } from './ports.js';
 import { spawnOwned, type Owned } from './process.js';
 
 export interface Registration {
@@ -26,7 +26,17 @@ export interface TestConsul {
   start(): Promise<void>;
 }
 
-export async function startConsul(): Promise<TestConsul> {
+export async function startConsul(attempt = 1): Promise<TestConsul> {
+  try {
+    return await startConsulOnce();
+  } catch (err) {
+    // A free port can be taken by a parallel test between probing and binding: try fresh ones.
+    if (attempt >= 3) throw err;
+    return startConsul(attempt + 1);
+  }
+}
+
+async function startConsulOnce(): Promise<TestConsul> {
   const bin = consulBinary();
   const ports = { http: await freePort(), serfLan: await freePort(), serfWan: await freePort(), server: await freePort() };
   const address = `http://127.0.0.1:${ports.http}`;
@@ -44,10 +54,14 @@ export async function startConsul(): Promise<TestConsul> {
       '-log-level', 'warn',
     ]);
     await waitFor(`consul agent leader at ${address}`, async () => {
+      if (proc?.child.exitCode !== null) throw new GiveUp('consul agent exited');
       const res = await fetch(`${address}/v1/status/leader`);
       const leader = (await res.json()) as string;
       return leader ? true : undefined;
-    }, 30_000, 100).catch((err: Error) => { throw new Error(`${err.message}\n${proc?.output()}`); });
+    }, 30_000, 100).catch(async (err: Error) => {
+      await proc?.stop('SIGKILL');
+      throw new Error(`${err.message}\n${proc?.output()}`);
+    });
   };
   await start();
   return {

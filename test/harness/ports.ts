@@ -13,6 +13,9 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
   });
 }
 
+/** Polls until probe gives a value; a probe that throws GiveUp ends the wait at once. */
+export class GiveUp extends Error {}
+
 export async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000, everyMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
@@ -21,6 +24,7 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
       const value = await probe();
       if (value !== undefined && value !== false) return value;
     } catch (err) {
+      if (err instanceof GiveUp) throw new Error(`gave up waiting for ${what}: ${err.message}`);
       lastError = err;
     }
     await new Promise((r) => setTimeout(r, everyMs));

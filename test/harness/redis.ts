@@ -2,7 +2,7 @@
 // the same port so outage tests see what production would.
 import { createConnection } from 'node:net';
 import { redisServerBinary } from './binaries.js';
-import { freePort, waitFor } from './ports.js';
+import { freePort, waitFor, GiveUp } from './ports.js';
 import { spawnOwned, type Owned } from './process.js';
 
 export interface TestRedis {
@@ -20,19 +20,37 @@ function pingable(port: number): Promise<boolean> {
   });
 }
 
+async function launch(bin: string, port: number): Promise<Owned> {
+  const proc = spawnOwned(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes']);
+  try {
+    await waitFor(`redis-server on port ${port}`, async () => {
+      if (proc.child.exitCode !== null) throw new GiveUp(`redis-server exited: ${proc.output().trim().split('\n').pop()}`);
+      return (await pingable(port)) || undefined;
+    }, 10_000);
+    return proc;
+  } catch (err) {
+    await proc.stop('SIGKILL');
+    throw err;
+  }
+}
+
 export async function startRedis(): Promise<TestRedis> {
   const bin = redisServerBinary();
-  const port = await freePort();
+  let port = 0;
   let proc: Owned | undefined;
-  const start = async () => {
-    proc = spawnOwned(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes']);
-    await waitFor(`redis-server on port ${port} (${proc.output()})`, async () => (await pingable(port)) || undefined, 10_000);
-  };
-  await start();
+  // A free port can be taken by a parallel test between probing and binding: try another.
+  for (let attempt = 1; proc === undefined; attempt++) {
+    port = await freePort();
+    try {
+      proc = await launch(bin, port);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+    }
+  }
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
-    start,
+    start: async () => { proc = await launch(bin, port); },
     stop: async () => { await proc?.stop('SIGKILL'); },
   };
 }
