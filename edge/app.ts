@@ -11,7 +11,8 @@ import { buildTierApp } from '../shared/tier-app.js';
 import { buildAdminApp } from '../shared/admin.js';
 import { connectRedis, redisCheck } from '../shared/redis.js';
 import { listenOn, type TierRuntime } from '../shared/runtime.js';
-import { edgePipeline, edgeRouteStages, ROUTER_SERVICE } from './pipeline.js';
+import { edgePipeline, edgeForward, edgeRouteStages, ROUTER_SERVICE } from './pipeline.js';
+import { attachWebSocketProxy } from '../shared/proxy/websocket.js';
 import { AssertionSigner } from '../shared/identity.js';
 import { buildAuthMethods } from './auth/methods.js';
 import { guardSlowClients } from './slow-clients.js';
@@ -32,6 +33,8 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
   const routers = new ServiceDirectory({ [ROUTER_SERVICE]: ec.router }, config.consul, log, 'edge');
   const pools = new UpstreamPools();
   const certificates = new CertificateStore(ec.tls, log);
+  const deps = { trust, routes, routers, pools, maxHeaderBytes: ec.limits.maxHeaderBytes };
+  const pipeline = edgePipeline(deps);
   const app = buildTierApp({
     log, trust, timeouts: ec.timeouts, isDraining: () => runtime.draining,
     server: {
@@ -41,8 +44,9 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
       http2SessionTimeout: ec.timeouts.keepAliveMs,
     },
     ...(ec.tls.hsts && { responseHeaders: { 'strict-transport-security': hstsHeaderValue(ec.tls.hsts) } }),
-    stages: edgePipeline({ trust, routes, routers, pools, maxHeaderBytes: ec.limits.maxHeaderBytes }),
+    stages: pipeline,
   });
+  attachWebSocketProxy(app.server, { stages: pipeline.slice(0, -1), forward: edgeForward(deps), trust, log });
   if (auth.sessions) {
     app.post(auth.sessions.loginPath, auth.sessions.login);
     app.post(auth.sessions.logoutPath, auth.sessions.logout);

@@ -6,7 +6,7 @@ import { identify } from '../shared/stages/identify.js';
 import { normalizePath } from '../shared/stages/normalize-path.js';
 import { matchRoute } from '../shared/stages/match-route.js';
 import { runRouteStages } from '../shared/stages/route-stages.js';
-import { forwardUpstream } from '../shared/stages/forward-upstream.js';
+import { forwardUpstream, type ForwardSettings } from '../shared/stages/forward-upstream.js';
 import type { RouteTable } from '../shared/routing/route-table.js';
 import type { ServiceDirectory } from '../shared/discovery/directory.js';
 import type { UpstreamPools } from '../shared/proxy/pools.js';
@@ -35,14 +35,19 @@ export function edgePipeline(d: EdgeDeps): Stage[] {
     normalizePath,               // one path for routing, authorisation and the backend; 400 on encoded / \ . NUL
     matchRoute(d.routes),        // 404 here, before any work, when no route matches
     runRouteStages,              // the route's own chain, below
-    forwardUpstream({            // pooled keep-alive connections to a router instance
-      directory: d.routers,
-      pools: d.pools,
-      serviceOf: () => ROUTER_SERVICE,
-      timeoutOf: (ex) => ex.route!.config.timeoutMs + ROUTER_TIMEOUT_MARGIN_MS,
-      preserveHost: true,
-    }),
+    forwardUpstream(edgeForward(d)), // pooled keep-alive connections to a router instance
+    // A WebSocket handshake runs every stage above, then shared/proxy/websocket.ts tunnels instead of forwarding.
   ];
+}
+
+export function edgeForward(d: EdgeDeps): ForwardSettings {
+  return {
+    directory: d.routers,
+    pools: d.pools,
+    serviceOf: () => ROUTER_SERVICE,
+    timeoutOf: (ex) => ex.route!.config.timeoutMs + ROUTER_TIMEOUT_MARGIN_MS,
+    preserveHost: true,
+  };
 }
 
 export interface RouteStageDeps {

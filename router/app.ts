@@ -10,7 +10,8 @@ import { buildTierApp } from '../shared/tier-app.js';
 import { buildAdminApp } from '../shared/admin.js';
 import { connectRedis, redisCheck } from '../shared/redis.js';
 import { listenOn, type TierRuntime } from '../shared/runtime.js';
-import { routerPipeline, routerRouteStages } from './pipeline.js';
+import { routerPipeline, routerForward, routerRouteStages } from './pipeline.js';
+import { attachWebSocketProxy } from '../shared/proxy/websocket.js';
 import { AssertionVerifier } from '../shared/identity.js';
 import { Registration } from './registration.js';
 
@@ -21,7 +22,10 @@ export function buildRouter(config: Readonly<Config>, log: Logger): TierRuntime 
   const directory = new ServiceDirectory(usedServices(config), config.consul, log);
   const pools = new UpstreamPools();
   const redis = config.redis ? connectRedis(config.redis, log) : undefined;
-  const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, stages: routerPipeline({ trust, routes, directory, pools, verifier: new AssertionVerifier(config.identity) }) });
+  const deps = { trust, routes, directory, pools, verifier: new AssertionVerifier(config.identity) };
+  const pipeline = routerPipeline(deps);
+  const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, stages: pipeline });
+  attachWebSocketProxy(app.server, { stages: pipeline.slice(0, -1), forward: routerForward(deps), trust, log });
 
   const registration = rc.register && config.consul ? new Registration(rc.register, config.consul, log) : undefined;
 

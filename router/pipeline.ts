@@ -4,7 +4,7 @@ import type { Stage } from '../shared/exchange.js';
 import { identify } from '../shared/stages/identify.js';
 import { normalizePath } from '../shared/stages/normalize-path.js';
 import { matchRoute } from '../shared/stages/match-route.js';
-import { forwardUpstream } from '../shared/stages/forward-upstream.js';
+import { forwardUpstream, type ForwardSettings } from '../shared/stages/forward-upstream.js';
 import type { RouteTable } from '../shared/routing/route-table.js';
 import type { ServiceDirectory } from '../shared/discovery/directory.js';
 import type { UpstreamPools } from '../shared/proxy/pools.js';
@@ -31,14 +31,19 @@ export function routerPipeline(d: RouterDeps): Stage[] {
     verifyIdentity(d.verifier),  // 401 unless a valid edge-signed identity assertion came with the request
     matchRoute(d.routes),        // 404 when no route matches
     runRouteStages,              // the route's own chain, below
-    forwardUpstream({            // round robin over the service's passing instances; 502/503/504 on failure
-      directory: d.directory,
-      pools: d.pools,
-      serviceOf: (ex) => ex.route!.config.service,
-      timeoutOf: (ex) => ex.route!.config.timeoutMs,
-      preserveHost: false,
-    }),
+    forwardUpstream(routerForward(d)), // the service's balancer over passing instances, retries, breaker; 502/503/504 on failure
+    // A WebSocket handshake runs every stage above, then shared/proxy/websocket.ts tunnels instead of forwarding.
   ];
+}
+
+export function routerForward(d: RouterDeps): ForwardSettings {
+  return {
+    directory: d.directory,
+    pools: d.pools,
+    serviceOf: (ex) => ex.route!.config.service,
+    timeoutOf: (ex) => ex.route!.config.timeoutMs,
+    preserveHost: false,
+  };
 }
 
 /** Each route's chain, built once when the config loads. */

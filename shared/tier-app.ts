@@ -4,6 +4,7 @@
 // pipeline. Tiers differ only in their server options and stages.
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
+import type { IncomingHttpHeaders } from 'node:http';
 import fastify, { type FastifyInstance, type FastifyServerOptions, type FastifyError, type FastifyRequest, type FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { Exchange, runStages, type Stage } from './exchange.js';
@@ -32,11 +33,7 @@ export function buildTierApp(o: TierAppOptions): FastifyInstance {
   const app = fastify({
     ...o.server,
     ...baseServerOptions(o.log),
-    genReqId: (raw) => {
-      const given = raw.headers['x-request-id'];
-      const peer = plainAddress(raw.socket?.remoteAddress);
-      return typeof given === 'string' && isValidRequestId(given) && o.trust(peer, 0) ? given : randomUUID();
-    },
+    genReqId: (raw) => requestIdOf(raw, o.trust),
     connectionTimeout: o.timeouts.requestMs,
     requestTimeout: o.timeouts.requestMs,
     keepAliveTimeout: o.timeouts.keepAliveMs,
@@ -77,6 +74,13 @@ export function buildTierApp(o: TierAppOptions): FastifyInstance {
     },
   });
   return app;
+}
+
+/** A trusted peer's X-Request-Id if it is a plain token, else a new one. */
+export function requestIdOf(raw: { headers: IncomingHttpHeaders; socket?: { remoteAddress?: string | undefined } | null }, trust: TrustFn): string {
+  const given = raw.headers['x-request-id'];
+  const peer = plainAddress(raw.socket?.remoteAddress);
+  return typeof given === 'string' && isValidRequestId(given) && trust(peer, 0) ? given : randomUUID();
 }
 
 function exchangeOf(request: FastifyRequest): Exchange {

@@ -87,6 +87,7 @@ export const RouteSchema = Type.Object({
   timeoutMs: Millis(30_000),
   totalTimeoutMs: Type.Optional(Type.Integer({ minimum: 1, description: 'the whole exchange, body included; past it 504, or the connection is cut mid-body' })),
   priority: Type.Integer({ default: 0, description: 'higher wins over any specificity' }),
+  websocket: Type.Boolean({ default: false, description: 'pass WebSocket upgrades through (HTTP/1.1)' }),
   rewrite: Type.Optional(RewriteSchema),
   requestHeaders: Type.Optional(HeaderEdits),
   responseHeaders: Type.Optional(HeaderEdits),

@@ -89,7 +89,7 @@ function retryable(service: UpstreamService, method: string, failure: RetryFailu
 }
 
 /** The sanitised client headers plus the gateway's own; built once per request, reused by retries. */
-function upstreamHeadersOf(ex: Exchange, incoming: IncomingHttpHeaders): Record<string, string | string[]> {
+export function upstreamHeadersOf(ex: Exchange, incoming: IncomingHttpHeaders): Record<string, string | string[]> {
   const fwd = ex.forwarded!;
   const trace = ex.trace!;
   const headers = upstreamRequestHeaders(incoming);

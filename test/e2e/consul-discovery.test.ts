@@ -115,8 +115,17 @@ test('readiness reports Consul discovery and Redis; a Redis outage later shows i
   await waitFor('Redis back in the details', async () => ((await redisDetail()) === 'ready') || undefined, 10_000);
 });
 
-test('with Consul stopped, the router keeps serving the last known instances', async () => {
+test('with Consul stopped under load, the router keeps serving the last known instances', async () => {
+  let stop = false;
+  const statuses: number[] = [];
+  const load = Promise.all([0, 1, 2].map(async () => { while (!stop) statuses.push((await gw.get('/catalog/under-load')).status); }));
+  await new Promise((r) => setTimeout(r, 100));
   await consul.stop();
+  await new Promise((r) => setTimeout(r, 500));
+  stop = true;
+  await load;
+  assert.ok(statuses.length > 10);
+  assert.deepEqual([...new Set(statuses)], [200], 'no request failed when Consul went away');
   assert.deepEqual([...(await backendsHit(4))].sort(), ['c1', 'c2']);
   await waitFor('the outage to show in readiness details', async () => {
     const d = ((await ready(gw.router.addresses.adminUrl)).body.checks as Record<string, { services: Record<string, { lastError?: string }> }>).discovery!;

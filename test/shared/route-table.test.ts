@@ -5,7 +5,7 @@ import { RouteTable } from '../../shared/routing/route-table.js';
 import { RoundRobin } from '../../shared/balancer/round-robin.js';
 import type { RouteConfig } from '../../shared/config/schema.js';
 
-const r = (name: string, match: RouteConfig['match']): RouteConfig => ({ name, match, service: 's', timeoutMs: 1, maxBodyBytes: 1, priority: 0, auth: { methods: [], anonymous: true, hideCredentials: true } });
+const r = (name: string, match: RouteConfig['match']): RouteConfig => ({ name, match, service: 's', timeoutMs: 1, maxBodyBytes: 1, priority: 0, websocket: false, auth: { methods: [], anonymous: true, hideCredentials: true } });
 const table = new RouteTable([
   r('root', { pathPrefix: '/' }),
   r('api', { pathPrefix: '/api' }),

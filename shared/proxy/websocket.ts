@@ -1,0 +1,76 @@
+// WebSocket upgrades through a tier. An upgrade runs the tier's own stages
+// (normalisation, authentication or identity check, route match, limits,
+// authorization) on the handshake, then, for routes with websocket: true,
+// tunnels bytes to an instance that answered 101. Only `Upgrade: websocket`
+// is passed on (never h2c or other protocols), and an upstream that does not
+// answer 101 never gets a tunnel.
+import type { Server } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { Exchange, runStages, type Stage } from '../exchange.js';
+import { ERRORS, GatewayError, errorBody, type ErrorCode } from '../errors.js';
+import { upstreamHeadersOf, type ForwardSettings } from '../stages/forward-upstream.js';
+import type { TrustFn } from '../http/forwarded.js';
+import { requestIdOf } from '../tier-app.js';
+
+export interface WebSocketProxy {
+  /** The tier's stages before forwarding. */
+  readonly stages: readonly Stage[];
+  readonly forward: ForwardSettings;
+  readonly trust: TrustFn;
+  readonly log: Logger;
+}
+
+const ANSWERED = new Set(['sec-websocket-accept', 'sec-websocket-protocol', 'sec-websocket-extensions']);
+
+export function attachWebSocketProxy(server: Server, o: WebSocketProxy): void {
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => { void tunnel(req, socket, head, o); });
+}
+
+async function tunnel(req: IncomingMessage, socket: Duplex, head: Buffer, o: WebSocketProxy): Promise<void> {
+  socket.on('error', () => socket.destroy());
+  const ex = new Exchange(requestIdOf(req, o.trust));
+  // The stages read only these fields of a request; the handshake has no fastify request or reply.
+  const request = { id: ex.requestId, headers: req.headers, raw: req, method: req.method ?? 'GET', url: req.url ?? '/' } as unknown as FastifyRequest;
+  const reply = { sent: false, header: () => reply, headers: () => reply } as unknown as FastifyReply;
+  try {
+    if (req.method !== 'GET' || String(req.headers.upgrade).toLowerCase() !== 'websocket') throw new GatewayError('bad_request', `refused upgrade to ${String(req.headers.upgrade).slice(0, 40)}`);
+    await runStages(o.stages, ex, request, reply);
+    if (!ex.route?.config.websocket) throw new GatewayError('not_found', `route ${ex.route?.name} does not take WebSocket upgrades`);
+    const service = o.forward.directory.service(o.forward.serviceOf(ex))!;
+    ex.service = service.name;
+    const instance = service.choose({ hashKey: service.hashKey?.(ex, request) });
+    if (instance === undefined) throw new GatewayError('no_healthy_upstream', `service ${service.name} has no passing instance`);
+    ex.upstream = instance.origin;
+    const headers = upstreamHeadersOf(ex, req.headers);
+    headers.host = o.forward.preserveHost ? ex.authority : instance.authority;
+    const upgraded = await o.forward.pools.get(instance.origin).upgrade({ path: ex.path + ex.search, method: 'GET', headers, protocol: 'websocket' })
+      .catch((err: Error) => { throw new GatewayError('upstream_unreachable', `upgrade refused upstream: ${err.message}`); });
+    let answer = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n';
+    for (const [name, value] of Object.entries(upgraded.headers)) if (ANSWERED.has(name) && typeof value === 'string') answer += `${name}: ${value}\r\n`;
+    socket.write(`${answer}x-request-id: ${ex.requestId}\r\n\r\n`);
+    if (head.length > 0) upgraded.socket.write(head);
+    upgraded.socket.on('error', () => socket.destroy());
+    socket.on('close', () => upgraded.socket.destroy());
+    upgraded.socket.on('close', () => socket.destroy());
+    socket.pipe(upgraded.socket).pipe(socket);
+    logUpgrade(o.log, ex, req, 101);
+  } catch (err) {
+    const code: ErrorCode = err instanceof GatewayError ? err.code : 'internal';
+    ex.reason = err instanceof GatewayError ? err.reason : (err as Error).message;
+    const body = errorBody(code, ex.requestId);
+    const extra = err instanceof GatewayError && err.headers ? Object.entries(err.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('') : '';
+    socket.end(`HTTP/1.1 ${ERRORS[code].status} Refused\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`);
+    logUpgrade(o.log, ex, req, ERRORS[code].status);
+  }
+}
+
+function logUpgrade(log: Logger, ex: Exchange, req: IncomingMessage, status: number): void {
+  log.info({
+    event: 'access', upgrade: 'websocket', requestId: ex.requestId, traceId: ex.trace?.traceId, spanId: ex.trace?.spanId,
+    method: req.method, path: ex.path || (req.url ?? '').slice(0, 256), route: ex.route?.name, service: ex.service, upstream: ex.upstream,
+    status, client: ex.forwarded?.clientIp, consumer: ex.identity?.consumer, authMethod: ex.identity?.method, auth: ex.authDetail, reason: ex.reason,
+  });
+}
