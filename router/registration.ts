@@ -36,6 +36,9 @@ export class Registration {
   /** Registers (and keeps retrying in the background until it succeeds). */
   start(address: string, port: number, readyUrl: string): void {
     const advertise = this.config.advertiseAddress ?? (isUnspecified(address) ? primaryAddress() : address);
+    // Consul's check runs elsewhere: an admin listener on every interface is reached at the advertised address.
+    const check = new URL(readyUrl);
+    if (isUnspecified(check.hostname)) check.hostname = advertise;
     this.id = `${this.config.service}-${hostname()}-${advertise}-${port}`;
     const attempt = () => {
       this.consul.agent.service.register({
@@ -45,7 +48,7 @@ export class Registration {
         port,
         tags: this.config.tags,
         meta: { 'gatehouse-tier': 'router' },
-        check: { http: readyUrl, interval: `${this.config.checkIntervalSeconds}s`, timeout: '2s', deregistercriticalserviceafter: `${this.config.deregisterCriticalAfterSeconds}s` },
+        check: { http: check.toString(), interval: `${this.config.checkIntervalSeconds}s`, timeout: '2s', deregistercriticalserviceafter: `${this.config.deregisterCriticalAfterSeconds}s` },
       } as never).then(() => {
         this.registered = true;
         this.log.info({ event: 'consul-registered', service: this.config.service, id: this.id, address: advertise, port }, 'registered in Consul');

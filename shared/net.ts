@@ -3,7 +3,7 @@
 import { networkInterfaces } from 'node:os';
 
 export function isUnspecified(address: string): boolean {
-  return address === '0.0.0.0' || address === '::' || address === '';
+  return address === '0.0.0.0' || address === '::' || address === '[::]' || address === '';
 }
 
 export function primaryAddress(): string {
