@@ -20,7 +20,18 @@ export function createLogger(tier: Tier, level: string, destination?: Destinatio
     redact: { paths: REDACT, censor: '[Redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
-  }, destination ?? pino.destination({ fd: 1, sync: false }));
+  }, destination ?? stdout());
+}
+
+/**
+ * Access lines are batched (4 KiB or 100 ms, whichever comes first) rather
+ * than written one syscall each: per-line writev was the largest single cost
+ * in a profile of both tiers. Whatever is buffered is written on exit.
+ */
+function stdout(): DestinationStream {
+  const dest = pino.destination({ fd: 1, sync: false, minLength: 4096, periodicFlush: 100 } as Parameters<typeof pino.destination>[0]);
+  process.once('exit', () => { try { dest.flushSync(); } catch { /* stdout already gone */ } });
+  return dest;
 }
 
 /** The one access-log line per request per tier. */
