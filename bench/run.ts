@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { startNginx, backendServer, proxyServer } from './nginx.js';
+import { startHaproxy } from './haproxy.js';
 import { wrk, type WrkResult } from './wrk.js';
 import { cpuMicros, peakRssMb } from './proc.js';
 import { freePort, waitFor } from '../test/harness/ports.js';
@@ -44,7 +45,7 @@ async function measure(c: Case): Promise<Sample> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function main(): Promise<void> {
-  const [pB, p1, p2a, p2b, pN, pE, pEA, pR, pRA] = (await Promise.all(Array.from({ length: 9 }, () => freePort()))) as [number, number, number, number, number, number, number, number, number];
+  const [pB, p1, p2a, p2b, pN, pE, pEA, pR, pRA, pH] = (await Promise.all(Array.from({ length: 10 }, () => freePort()))) as [number, number, number, number, number, number, number, number, number, number];
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const certs = await ensureDevCertificates(join(dir, 'certs'));
   const config = join(dir, 'gatehouse.yaml');
@@ -68,15 +69,18 @@ async function main(): Promise<void> {
     const hop2a = nginx('hop2a', proxyServer(p2a, p2b));
     const hop2b = nginx('hop2b', proxyServer(p2b, pB));
     const floor = node('bench/node-floor.js', [String(pN), `http://127.0.0.1:${pB}`]);
+    const haproxy = startHaproxy(pH, pB);
+    started.push(haproxy);
     const router = node('router/main.js', ['--config', config]);
     const edge = node('edge/main.js', ['--config', config]);
-    for (const port of [pB, p1, p2a, pN]) await waitFor(`port ${port}`, async () => (await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false)) || undefined);
+    for (const port of [pB, p1, p2a, pN, pH]) await waitFor(`port ${port}`, async () => (await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false)) || undefined);
     await waitFor('gatehouse ready', async () => (await fetch(`http://127.0.0.1:${pEA}/ready`).then((r) => r.ok, () => false)) || undefined);
     void backend;
     const cases: Case[] = [
       { name: 'B0 backend', url: `http://127.0.0.1:${pB}/`, procs: {} },
       { name: 'B1 nginx 1 hop', url: `http://127.0.0.1:${p1}/`, procs: { nginx: hop1 } },
       { name: 'B2 nginx 2 hops', url: `http://127.0.0.1:${p2a}/`, procs: { first: hop2a, second: hop2b } },
+      { name: 'HAProxy 1 hop', url: `http://127.0.0.1:${pH}/`, procs: { haproxy } },
       { name: 'Node floor (node:http + undici)', url: `http://127.0.0.1:${pN}/`, procs: { node: floor } },
       { name: 'Gatehouse bare (TLS edge -> router)', url: `https://127.0.0.1:${pE}/`, procs: { edge, router } },
     ];
@@ -98,7 +102,7 @@ function report(cases: Case[], samples: Map<string, Sample[]>): void {
     return { case: c.name, rps: Math.round(median(s.map((x) => x.rps))), p50ms: median(s.map((x) => x.p50ms)), p99ms: median(s.map((x) => x.p99ms)), p999ms: median(s.map((x) => x.p999ms)), errors: s.reduce((n, x) => n + x.errors, 0), cpuUsPerRequest: cpu, rssMb: s.at(-1)!.rssMb };
   });
   const b1 = rows[1]!.rps;
-  const floorCpu = rows[3]!.cpuUsPerRequest.node ?? 1;
+  const floorCpu = rows.find((r) => r.case.startsWith('Node floor'))!.cpuUsPerRequest.node ?? 1;
   console.log('case'.padEnd(40), 'req/s'.padStart(8), 'x B1'.padStart(6), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'p99.9'.padStart(8), '  CPU-us/req (x Node floor)   peak RSS MB');
   for (const r of rows) {
     const cpu = Object.entries(r.cpuUsPerRequest).map(([k, v]) => `${k} ${v} (${(v / floorCpu).toFixed(2)}x)`).join(', ');
