@@ -34,17 +34,31 @@ function tree(pid: number): number[] {
 const cpuOf = (p: ChildProcess) => tree(p.pid!).reduce((sum, pid) => sum + cpuMicros(pid), 0);
 const rssOf = (p: ChildProcess) => tree(p.pid!).reduce((sum, pid) => sum + peakRssMb(pid), 0);
 
-async function measure(c: Case): Promise<Sample> {
+async function measure(c: Case, seconds: number): Promise<Sample> {
   await wrk(c.url, 1); // warm-up
   const before = Object.fromEntries(Object.entries(c.procs).map(([k, p]) => [k, cpuOf(p)]));
-  const r = await wrk(c.url, SECONDS);
+  const r = await wrk(c.url, seconds);
   const cpuUsPerRequest = Object.fromEntries(Object.entries(c.procs).map(([k, p]) => [k, Math.round((cpuOf(p) - before[k]!) / Math.max(1, r.requests))]));
   return { ...r, cpuUsPerRequest, rssMb: Object.fromEntries(Object.entries(c.procs).map(([k, p]) => [k, rssOf(p)])) };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
-async function main(): Promise<void> {
+export interface BenchRow {
+  readonly case: string;
+  readonly rps: number;
+  readonly p50ms: number;
+  readonly p99ms: number;
+  readonly p999ms: number;
+  readonly errors: number;
+  readonly cpuUsPerRequest: Record<string, number>;
+  readonly rssMb: Record<string, number>;
+}
+
+/** Runs every case and returns the median rows; also prints the table and writes the JSON. */
+export async function runBench(o: { rounds?: number; seconds?: number; save?: boolean } = {}): Promise<BenchRow[]> {
+  const rounds = o.rounds ?? ROUNDS;
+  const seconds = o.seconds ?? SECONDS;
   const [pB, p1, p2a, p2b, pN, pE, pEA, pR, pRA, pH] = (await Promise.all(Array.from({ length: 10 }, () => freePort()))) as [number, number, number, number, number, number, number, number, number, number];
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const certs = await ensureDevCertificates(join(dir, 'certs'));
@@ -85,17 +99,17 @@ async function main(): Promise<void> {
       { name: 'Gatehouse bare (TLS edge -> router)', url: `https://127.0.0.1:${pE}/`, procs: { edge, router } },
     ];
     const samples = new Map<string, Sample[]>(cases.map((c) => [c.name, []]));
-    for (let round = 1; round <= ROUNDS; round++) {
-      for (const c of cases) samples.get(c.name)!.push(await measure(c));
-      process.stderr.write(`round ${round}/${ROUNDS} done\n`);
+    for (let round = 1; round <= rounds; round++) {
+      for (const c of cases) samples.get(c.name)!.push(await measure(c, seconds));
+      process.stderr.write(`round ${round}/${rounds} done\n`);
     }
-    report(cases, samples);
+    return report(cases, samples, { rounds, seconds, save: o.save ?? true });
   } finally {
     for (const p of started) p.kill('SIGTERM');
   }
 }
 
-function report(cases: Case[], samples: Map<string, Sample[]>): void {
+function report(cases: Case[], samples: Map<string, Sample[]>, run: { rounds: number; seconds: number; save: boolean }): BenchRow[] {
   const rows = cases.map((c) => {
     const s = samples.get(c.name)!;
     const cpu = Object.fromEntries(Object.keys(c.procs).map((k) => [k, median(s.map((x) => x.cpuUsPerRequest[k]!))]));
@@ -109,10 +123,13 @@ function report(cases: Case[], samples: Map<string, Sample[]>): void {
     const rss = Object.entries(r.rssMb).map(([k, v]) => `${k} ${v}`).join(', ');
     console.log(r.case.padEnd(40), String(r.rps).padStart(8), (r.rps / b1).toFixed(2).padStart(6), r.p50ms.toFixed(2).padStart(8), r.p99ms.toFixed(2).padStart(8), r.p999ms.toFixed(2).padStart(8), `  ${cpu || '-'}   ${rss || '-'}`);
   }
-  mkdirSync(join(repo, 'bench/results'), { recursive: true });
-  const file = join(repo, 'bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
-  writeFileSync(file, JSON.stringify({ rounds: ROUNDS, seconds: SECONDS, connections: 50, rows }, null, 2));
-  console.log(`results: ${file}`);
+  if (run.save) {
+    mkdirSync(join(repo, 'bench/results'), { recursive: true });
+    const file = join(repo, 'bench/results', `${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+    writeFileSync(file, JSON.stringify({ rounds: run.rounds, seconds: run.seconds, connections: 50, rows }, null, 2));
+    console.log(`results: ${file}`);
+  }
+  return rows;
 }
 
-await main();
+if (process.argv[1]?.endsWith('bench/run.js')) await runBench();
