@@ -7,19 +7,21 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { stringify } from 'yaml';
 import { startNginx, backendServer, proxyServer } from './nginx.js';
 import { startHaproxy } from './haproxy.js';
 import { wrk, type WrkResult } from './wrk.js';
 import { cpuMicros, peakRssMb } from './proc.js';
 import { freePort, waitFor } from '../test/harness/ports.js';
 import { ensureDevCertificates } from '../shared/tls/dev-certs.js';
+import { startRedis } from '../test/harness/redis.js';
+import { startConsul } from '../test/harness/consul.js';
+import { bareConfig, securedConfig, benchToken, type TierPorts } from './gatehouse.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const repo = resolve(new URL('../..', import.meta.url).pathname);
 
-interface Case { readonly name: string; readonly url: string; readonly procs: Record<string, ChildProcess> }
+interface Case { readonly name: string; readonly url: string; readonly procs: Record<string, ChildProcess>; readonly headers?: readonly string[] }
 interface Sample extends WrkResult { readonly cpuUsPerRequest: Record<string, number>; readonly rssMb: Record<string, number> }
 
 /** A process and its descendants (nginx workers), for CPU accounting. */
@@ -35,9 +37,9 @@ const cpuOf = (p: ChildProcess) => tree(p.pid!).reduce((sum, pid) => sum + cpuMi
 const rssOf = (p: ChildProcess) => tree(p.pid!).reduce((sum, pid) => sum + peakRssMb(pid), 0);
 
 async function measure(c: Case, seconds: number): Promise<Sample> {
-  await wrk(c.url, 1); // warm-up
+  await wrk(c.url, 1, c.headers); // warm-up
   const before = Object.fromEntries(Object.entries(c.procs).map(([k, p]) => [k, cpuOf(p)]));
-  const r = await wrk(c.url, seconds);
+  const r = await wrk(c.url, seconds, c.headers);
   const cpuUsPerRequest = Object.fromEntries(Object.entries(c.procs).map(([k, p]) => [k, Math.round((cpuOf(p) - before[k]!) / Math.max(1, r.requests))]));
   return { ...r, cpuUsPerRequest, rssMb: Object.fromEntries(Object.entries(c.procs).map(([k, p]) => [k, rssOf(p)])) };
 }
@@ -59,17 +61,17 @@ export interface BenchRow {
 export async function runBench(o: { rounds?: number; seconds?: number; save?: boolean } = {}): Promise<BenchRow[]> {
   const rounds = o.rounds ?? ROUNDS;
   const seconds = o.seconds ?? SECONDS;
-  const [pB, p1, p2a, p2b, pN, pE, pEA, pR, pRA, pH] = (await Promise.all(Array.from({ length: 10 }, () => freePort()))) as [number, number, number, number, number, number, number, number, number, number];
+  const port = async () => freePort();
+  const [pB, p1, p2a, p2b, pN, pH] = [await port(), await port(), await port(), await port(), await port(), await port()];
+  const bare: TierPorts = { edge: await port(), edgeAdmin: await port(), router: await port(), routerAdmin: await port() };
+  const secured: TierPorts = { edge: await port(), edgeAdmin: await port(), router: await port(), routerAdmin: await port() };
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
   const certs = await ensureDevCertificates(join(dir, 'certs'));
-  const config = join(dir, 'gatehouse.yaml');
-  writeFileSync(config, stringify({
-    edge: { listen: { port: pE }, admin: { port: pEA }, tls: { certificates: [{ cert: certs.certFile, key: certs.keyFile }] }, router: { static: [`http://127.0.0.1:${pR}`] } },
-    router: { listen: { port: pR }, admin: { port: pRA }, trustedProxies: ['loopback'] },
-    routes: [{ name: 'bench', match: { pathPrefix: '/' }, service: 'backend', auth: { anonymous: true }, authz: {} }],
-    services: { backend: { static: [`http://127.0.0.1:${pB}`] } },
-    identity: { keys: [{ id: 'bench', secret: 'bench-identity-key-0123456789abcdef0123' }] },
-  }));
+  const [redis, consul] = await Promise.all([startRedis(), startConsul()]);
+  await consul.register({ id: 'bench-backend-1', name: 'bench-backend', port: pB });
+  const bareFile = bareConfig(dir, bare, certs, pB);
+  const securedFile = securedConfig(dir, secured, certs, redis.url, consul.address);
+  const token = await benchToken();
   const started: ChildProcess[] = [];
   const node = (script: string, args: string[]) => {
     const p = spawn(process.execPath, [join(repo, 'dist', script), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -85,10 +87,14 @@ export async function runBench(o: { rounds?: number; seconds?: number; save?: bo
     const floor = node('bench/node-floor.js', [String(pN), `http://127.0.0.1:${pB}`]);
     const haproxy = startHaproxy(pH, pB);
     started.push(haproxy);
-    const router = node('router/main.js', ['--config', config]);
-    const edge = node('edge/main.js', ['--config', config]);
+    const router = node('router/main.js', ['--config', bareFile]);
+    const edge = node('edge/main.js', ['--config', bareFile]);
+    const sRouter = node('router/main.js', ['--config', securedFile]);
+    const sEdge = node('edge/main.js', ['--config', securedFile]);
     for (const port of [pB, p1, p2a, pN, pH]) await waitFor(`port ${port}`, async () => (await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false)) || undefined);
-    await waitFor('gatehouse ready', async () => (await fetch(`http://127.0.0.1:${pEA}/ready`).then((r) => r.ok, () => false)) || undefined);
+    for (const admin of [bare.edgeAdmin, secured.edgeAdmin, secured.routerAdmin]) {
+      await waitFor(`gatehouse ready on ${admin}`, async () => (await fetch(`http://127.0.0.1:${admin}/ready`).then((r) => r.ok, () => false)) || undefined);
+    }
     void backend;
     const cases: Case[] = [
       { name: 'B0 backend', url: `http://127.0.0.1:${pB}/`, procs: {} },
@@ -96,7 +102,8 @@ export async function runBench(o: { rounds?: number; seconds?: number; save?: bo
       { name: 'B2 nginx 2 hops', url: `http://127.0.0.1:${p2a}/`, procs: { first: hop2a, second: hop2b } },
       { name: 'HAProxy 1 hop', url: `http://127.0.0.1:${pH}/`, procs: { haproxy } },
       { name: 'Node floor (node:http + undici)', url: `http://127.0.0.1:${pN}/`, procs: { node: floor } },
-      { name: 'Gatehouse bare (TLS edge -> router)', url: `https://127.0.0.1:${pE}/`, procs: { edge, router } },
+      { name: 'Gatehouse bare (TLS edge -> router)', url: `https://127.0.0.1:${bare.edge}/`, procs: { edge, router } },
+      { name: 'Gatehouse secured (JWT, rate limit, authz, Consul)', url: `https://127.0.0.1:${secured.edge}/`, procs: { edge: sEdge, router: sRouter }, headers: [`authorization: Bearer ${token}`] },
     ];
     const samples = new Map<string, Sample[]>(cases.map((c) => [c.name, []]));
     for (let round = 1; round <= rounds; round++) {
@@ -106,6 +113,7 @@ export async function runBench(o: { rounds?: number; seconds?: number; save?: bo
     return report(cases, samples, { rounds, seconds, save: o.save ?? true });
   } finally {
     for (const p of started) p.kill('SIGTERM');
+    await Promise.all([redis.stop(), consul.stop()]);
   }
 }
 
@@ -117,11 +125,11 @@ function report(cases: Case[], samples: Map<string, Sample[]>, run: { rounds: nu
   });
   const b1 = rows[1]!.rps;
   const floorCpu = rows.find((r) => r.case.startsWith('Node floor'))!.cpuUsPerRequest.node ?? 1;
-  console.log('case'.padEnd(40), 'req/s'.padStart(8), 'x B1'.padStart(6), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'p99.9'.padStart(8), '  CPU-us/req (x Node floor)   peak RSS MB');
+  console.log('case'.padEnd(52), 'req/s'.padStart(8), 'x B1'.padStart(6), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'p99.9'.padStart(8), '  CPU-us/req (x Node floor)   peak RSS MB');
   for (const r of rows) {
     const cpu = Object.entries(r.cpuUsPerRequest).map(([k, v]) => `${k} ${v} (${(v / floorCpu).toFixed(2)}x)`).join(', ');
     const rss = Object.entries(r.rssMb).map(([k, v]) => `${k} ${v}`).join(', ');
-    console.log(r.case.padEnd(40), String(r.rps).padStart(8), (r.rps / b1).toFixed(2).padStart(6), r.p50ms.toFixed(2).padStart(8), r.p99ms.toFixed(2).padStart(8), r.p999ms.toFixed(2).padStart(8), `  ${cpu || '-'}   ${rss || '-'}`);
+    console.log(r.case.padEnd(52), String(r.rps).padStart(8), (r.rps / b1).toFixed(2).padStart(6), r.p50ms.toFixed(2).padStart(8), r.p99ms.toFixed(2).padStart(8), r.p999ms.toFixed(2).padStart(8), `  ${cpu || '-'}   ${rss || '-'}`);
   }
   if (run.save) {
     mkdirSync(join(repo, 'bench/results'), { recursive: true });

@@ -13,9 +13,9 @@ export interface WrkResult {
   readonly errors: number;
 }
 
-export async function wrk(url: string, seconds: number, connections = 50): Promise<WrkResult> {
+export async function wrk(url: string, seconds: number, headers: readonly string[] = [], connections = 50): Promise<WrkResult> {
   if (!/^https?:\/\/(127\.0\.0\.1|\[::1\]|localhost)[:/]/.test(url)) throw new Error(`bench load goes to loopback only, not ${url}`);
-  const { stdout } = await run('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', new URL('../../bench/wrk-percentiles.lua', import.meta.url).pathname, url], { maxBuffer: 1 << 20 });
+  const { stdout } = await run('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), '-s', new URL('../../bench/wrk-percentiles.lua', import.meta.url).pathname, url], { maxBuffer: 1 << 20 });
   const num = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? 0);
   return {
     requests: num(/(\d+) requests in/),
