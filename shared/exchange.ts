@@ -36,6 +36,8 @@ export class Exchange {
   /** Why the gateway refused or failed the request; logged, never replied. */
   reason: string | undefined = undefined;
   bytesOut = 0;
+  /** Attempts beyond the first that this request needed (retries to other instances). */
+  retries = 0;
   readonly startedAt = performance.now();
 
   constructor(readonly requestId: string) {}

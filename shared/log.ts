@@ -1,6 +1,6 @@
 // pino JSON logging for both tiers: one logger per process, redaction of
-// credentials wherever headers or queries could appear, and the access-log
-// line shape both tiers share so one trace id joins them.
+// credentials wherever headers or queries could appear. The access line
+// itself is written by tier-app.ts, the same shape on both tiers.
 import pino, { type Logger, type DestinationStream } from 'pino';
 
 export type Tier = 'edge' | 'router' | 'dev';
@@ -32,22 +32,4 @@ function stdout(): DestinationStream {
   const dest = pino.destination({ fd: 1, sync: false, minLength: 4096, periodicFlush: 100 } as Parameters<typeof pino.destination>[0]);
   process.once('exit', () => { try { dest.flushSync(); } catch { /* stdout already gone */ } });
   return dest;
-}
-
-/** The one access-log line per request per tier. */
-export interface AccessRecord {
-  event: 'access';
-  requestId: string;
-  traceId: string;
-  spanId: string;
-  method: string;
-  path: string;
-  route: string | undefined;
-  service: string | undefined;
-  upstream: string | undefined;
-  status: number;
-  bytesOut: number;
-  durationMs: number;
-  client: string;
-  error: string | undefined;
 }

@@ -22,6 +22,8 @@ export async function runTier(tier: 'edge' | 'router', build: (config: Readonly<
     process.exit(2);
   }
   const log = createLogger(tier, config.log.level);
+  // A promise some dependency path forgot to handle must not take every in-flight request down with it.
+  process.on('unhandledRejection', (err) => log.error({ event: 'unhandled-rejection', err }, 'a promise failed with nobody waiting for it; serving on'));
   const runtime = build(config, log);
   try {
     const addresses = await runtime.listen();

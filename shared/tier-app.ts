@@ -144,6 +144,7 @@ function accessLog(log: Logger) {
       consumer: ex.identity?.consumer,
       authMethod: ex.identity?.method,
       auth: ex.authDetail,
+      retries: ex.retries || undefined,
       reason: ex.reason,
     });
     done();

@@ -28,6 +28,8 @@ export function authenticate(auth: RouteAuthConfig, d: RouteAuthDeps): Stage {
   const drop = [...d.spoofableHeaders, ...(auth.hideCredentials ? auth.methods.flatMap((m) => d.credentialHeaders.get(m) ?? []) : [])];
   const cookies = auth.hideCredentials ? auth.methods.flatMap((m) => d.credentialCookies.get(m) ?? []) : [];
   const dropCookies = cookies.length > 0 ? cookies : undefined;
+  // On an anonymous route a refused credential of any method is dropped; built here, not per request.
+  const dropOnRefusal = [...new Set([...drop, ...[...d.credentialHeaders.values()].flat()])];
   const challenge = `Bearer realm="${d.realm}"`;
   const invalid = `${challenge}, error="invalid_token"`;
 
@@ -50,7 +52,7 @@ export function authenticate(auth: RouteAuthConfig, d: RouteAuthDeps): Stage {
     } else if (outcome !== undefined) {
       // A refused credential on an anonymous route: served as anonymous, and the credential is not passed on.
       ex.authDetail = { refusedAs: 'anonymous', reason: outcome.reason };
-      ex.dropHeaders = dropAll(d, drop);
+      ex.dropHeaders = dropOnRefusal;
     }
     if (d.credentialQueryParams.length > 0 && ex.search !== '' && (auth.hideCredentials || outcome?.ok !== true)) {
       ex.search = withoutParams(ex.search, d.credentialQueryParams);
@@ -61,9 +63,6 @@ export function authenticate(auth: RouteAuthConfig, d: RouteAuthDeps): Stage {
   };
 }
 
-function dropAll(d: RouteAuthDeps, drop: readonly string[]): readonly string[] {
-  return [...new Set([...drop, ...[...d.credentialHeaders.values()].flat()])];
-}
 
 function withoutParams(search: string, names: readonly string[]): string {
   if (!names.some((n) => search.includes(`${n}=`))) return search;

@@ -25,12 +25,11 @@ const NEGATIVE_TTL_MS = 5_000;
 interface Issuer {
   readonly config: JwtIssuerConfig;
   readonly key: KeyObject | JWTVerifyGetKey;
-  readonly jwks: RemoteJwks | undefined;
 }
 
 type Cached = { readonly identity: Identity; readonly until: number } | { readonly refusal: AuthOutcome; readonly until: number };
 
-export function createJwtMethod(config: JwtAuthConfig, log: Logger): AuthMethod & { jwks(): RemoteJwks[] } {
+export function createJwtMethod(config: JwtAuthConfig, log: Logger): AuthMethod {
   const issuers = new Map<string, Issuer>();
   config.issuers.forEach((c, i) => issuers.set(c.issuer, buildIssuer(c, i, log)));
   const cache = new LruMap<Cached>(config.cacheSize);
@@ -68,7 +67,6 @@ export function createJwtMethod(config: JwtAuthConfig, log: Logger): AuthMethod 
 
   return {
     name: 'jwt',
-    jwks: () => [...issuers.values()].flatMap((i) => (i.jwks ? [i.jwks] : [])),
     authenticate(request: FastifyRequest): AuthOutcome | undefined | Promise<AuthOutcome> {
       const header = request.headers.authorization;
       if (header === undefined || header.length < 7 || header.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
@@ -91,10 +89,10 @@ function buildIssuer(c: JwtIssuerConfig, i: number, log: Logger): Issuer {
       maxStaleMs: c.jwks.maxStaleSeconds * 1000,
       timeoutMs: c.jwks.timeoutMs,
     }, log);
-    return { config: c, key: jwks.getKey, jwks };
+    return { config: c, key: jwks.getKey };
   }
-  if (c.keyFiles !== undefined) return { config: c, key: createLocalJWKSet({ keys: c.keyFiles.flatMap((f, j) => readKeyFile(f, `${field}.keyFiles[${j}]`)) }), jwks: undefined };
-  if (hasSecret(c)) return { config: c, key: resolveSecret(c, field), jwks: undefined };
+  if (c.keyFiles !== undefined) return { config: c, key: createLocalJWKSet({ keys: c.keyFiles.flatMap((f, j) => readKeyFile(f, `${field}.keyFiles[${j}]`)) }) };
+  if (hasSecret(c)) return { config: c, key: resolveSecret(c, field) };
   throw new Error(`${field}: no key source`);
 }
 

@@ -72,7 +72,9 @@ export class CertificateStore {
       void Promise.all([...this.seen].map(async ([file, before]) => {
         const now = await stat(file).then(signature, () => 'missing');
         if (now !== before) this.noteChange(file, now);
-      })).finally(() => { polling = false; });
+      }))
+        .catch((err: Error) => this.log.warn({ event: 'tls-reload-failed', err: err.message }, 'checking certificate files failed; the current certificates keep serving'))
+        .finally(() => { polling = false; });
     }, this.config.reloadIntervalMs).unref();
   }
 

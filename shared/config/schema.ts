@@ -5,7 +5,7 @@
 // Each policy's own schema lives next to its code (edge/auth/*, edge/tls/*)
 // and is composed here, so this file imports those schema modules: the one
 // place shared/ looks into a tier, and only for declarations.
-import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Type, type Static } from '@sinclair/typebox';
 import { IdentitySchema } from '../identity.js';
 import { JwtAuthSchema } from '../../edge/auth/jwt-schema.js';
 import { ApiKeyAuthSchema } from '../../edge/auth/api-key.js';
@@ -202,4 +202,3 @@ export type ConsulConfig = Static<typeof ConsulSchema>;
 export type RedisConfig = Static<typeof RedisSchema>;
 export type ListenerConfig = Static<typeof ListenerSchema>;
 export type TimeoutsConfig = Static<typeof Timeouts>;
-export type AnySchema = TSchema;

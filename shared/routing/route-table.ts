@@ -7,7 +7,6 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { RouteConfig } from '../config/schema.js';
 import { compilePathMatcher, type PathMatcher } from './path-matcher.js';
 
-export { prefixMatches } from './path-matcher.js';
 
 export interface CompiledRoute<T = unknown> {
   readonly config: RouteConfig;
@@ -44,10 +43,6 @@ export class RouteTable<T = unknown> {
       return r;
     }
     return undefined;
-  }
-
-  get all(): readonly CompiledRoute<T>[] {
-    return this.routes;
   }
 }
 

@@ -37,12 +37,10 @@ export function forwardUpstream(s: ForwardSettings): Stage {
     // One deadline for every attempt and the body; allocated only on routes that set one.
     const signal = total === undefined ? undefined : AbortSignal.timeout(total);
     service.budget.onRequest();
-    let exclude: Set<string> | undefined;
+    let exclude: Set<string> | undefined; // allocated only when a retry needs it
     const first = service.choose({ hashKey });
     if (first === undefined) throw new GatewayError('no_healthy_upstream', `service ${serviceName} has no passing instance`);
     let instance: Instance = first;
-    // Another instance for a retry, or undefined when none is left (then the last failure stands).
-    const another = (failed: Instance) => service.choose({ hashKey, exclude: (exclude ??= new Set()).add(failed.id) });
     for (let attempt = 0; ; attempt++) {
       const admission = service.admit();
       if (admission !== 'ok') throw new GatewayError('circuit_open', `service ${serviceName}: circuit ${admission}`);
@@ -56,21 +54,21 @@ export function forwardUpstream(s: ForwardSettings): Stage {
       } catch (err) {
         const failure = (err as GatewayError).failure;
         service.end(instance, failure === undefined, performance.now() - started); // a body we could not send is the client's doing, not the instance's
-        const next = failure !== undefined && retryable(service, request.method, failure, body !== null, attempt) ? another(instance) : undefined;
+        const next = failure !== undefined && retryable(service, request.method, failure, body !== null, attempt) ? another(service, hashKey, (exclude ??= new Set()), instance) : undefined;
         if (next === undefined) throw err;
         instance = next;
         continue;
       }
       service.end(instance, res.statusCode < 500, performance.now() - started);
       if (res.statusCode >= 502 && res.statusCode <= 504 && retryable(service, request.method, `status-${res.statusCode}` as RetryFailure, body !== null, attempt)) {
-        const next = another(instance);
+        const next = another(service, hashKey, (exclude ??= new Set()), instance);
         if (next !== undefined) {
           await res.body.dump();
           instance = next;
           continue;
         }
       }
-      if (attempt > 0) ex.authDetail = { ...ex.authDetail, retries: String(attempt) };
+      ex.retries = attempt;
       const length = res.headers['content-length'];
       if (length !== undefined) ex.bytesOut = Number(length);
       else res.body.on('data', (chunk: Buffer) => { ex.bytesOut += chunk.length; });
@@ -82,6 +80,11 @@ export function forwardUpstream(s: ForwardSettings): Stage {
       return reply.send(res.body) as unknown as void;
     }
   };
+}
+
+/** Another instance for a retry, or undefined when none is left (then the last failure stands). */
+function another(service: UpstreamService, hashKey: string | undefined, exclude: Set<string>, failed: Instance): Instance | undefined {
+  return service.choose({ hashKey, exclude: exclude.add(failed.id) });
 }
 
 function retryable(service: UpstreamService, method: string, failure: RetryFailure, bodySent: boolean, attempt: number): boolean {
