@@ -1,5 +1,5 @@
 // CPU time and peak memory of a process from /proc, for per-request cost.
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 
 const TICK_US = 1_000_000 / 100; // USER_HZ is 100 on Linux
 
@@ -15,3 +15,16 @@ export function peakRssMb(pid: number): number {
   const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Math.round(Number(m[1]) / 102.4) / 10 : 0;
 }
+
+/** A process and its descendants (nginx workers), for CPU accounting. */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const children = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+    if (children) for (const c of children.split(' ')) out.push(...processTree(Number(c)));
+  }
+  return out;
+}
+
+export const treeCpuMicros = (pid: number) => processTree(pid).reduce((sum, p) => sum + cpuMicros(p), 0);
+export const treePeakRssMb = (pid: number) => processTree(pid).reduce((sum, p) => sum + peakRssMb(p), 0);

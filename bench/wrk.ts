@@ -1,6 +1,7 @@
 // Closed-loop keep-alive load with wrk against loopback, and its numbers.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { assertLoopback } from './loopback.js';
 
 const run = promisify(execFile);
 
@@ -14,7 +15,7 @@ export interface WrkResult {
 }
 
 export async function wrk(url: string, seconds: number, headers: readonly string[] = [], connections = 50): Promise<WrkResult> {
-  if (!/^https?:\/\/(127\.0\.0\.1|\[::1\]|localhost)[:/]/.test(url)) throw new Error(`bench load goes to loopback only, not ${url}`);
+  assertLoopback(url);
   const { stdout } = await run('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), '-s', new URL('../../bench/wrk-percentiles.lua', import.meta.url).pathname, url], { maxBuffer: 1 << 20 });
   const num = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? 0);
   return {

@@ -37,12 +37,12 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
   const pipeline = edgePipeline(deps);
   const app = buildTierApp({
     log, trust, timeouts: ec.timeouts, isDraining: () => runtime.draining,
-    server: {
-      http2: true,
+    tls: {
       // Bounds per-connection concurrency against stream floods (HTTP/2 rapid reset and the like).
-      https: { ...certificates.serverOptions(), settings: { maxConcurrentStreams: 100, maxHeaderListSize: ec.limits.maxHeaderBytes } },
-      http2SessionTimeout: ec.timeouts.keepAliveMs,
+      options: { ...certificates.serverOptions(), settings: { maxConcurrentStreams: 100, maxHeaderListSize: ec.limits.maxHeaderBytes } },
+      sessionTimeoutMs: ec.timeouts.keepAliveMs,
     },
+    ...(auth.sessions && { fastifyPaths: new Set([auth.sessions.loginPath, auth.sessions.logoutPath]) }),
     ...(ec.tls.hsts && { responseHeaders: { 'strict-transport-security': hstsHeaderValue(ec.tls.hsts) } }),
     stages: pipeline,
   });

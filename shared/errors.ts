@@ -1,7 +1,7 @@
 // Every error reply the gateway itself can produce, declared once with its
 // status and public message. Replies never carry a stack or an internal
 // detail; the log line carries the reason.
-import type { FastifyReply } from 'fastify';
+import type { GatewayReply } from './http/gateway-io.js';
 
 export const ERRORS = {
   bad_request: { status: 400, message: 'The request is malformed.' },
@@ -40,7 +40,7 @@ export function errorBody(code: ErrorCode, requestId: string): string {
   return JSON.stringify({ error: code, message: ERRORS[code].message, requestId });
 }
 
-export function sendError(reply: FastifyReply, code: ErrorCode, requestId: string): FastifyReply {
+export function sendError(reply: GatewayReply, code: ErrorCode, requestId: string): GatewayReply {
   return reply
     .code(ERRORS[code].status)
     .header('content-type', 'application/json; charset=utf-8')

@@ -1,7 +1,7 @@
 // The per-request state a tier's stages share, created once per request and
 // read by the access log. A class (not an object literal) so every request
 // has the same hidden shape.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { GatewayReply, GatewayRequest } from './http/gateway-io.js';
 import type { TraceContext } from './trace.js';
 import type { Forwarded } from './http/forwarded.js';
 import type { CompiledRoute } from './routing/route-table.js';
@@ -43,16 +43,10 @@ export class Exchange {
   constructor(readonly requestId: string) {}
 }
 
-declare module 'fastify' {
-  interface FastifyRequest {
-    exchange: Exchange;
-  }
-}
-
 /** One step of a tier's pipeline. It may answer the request itself or throw a GatewayError to stop. */
-export type Stage = (ex: Exchange, request: FastifyRequest, reply: FastifyReply) => void | Promise<void>;
+export type Stage = (ex: Exchange, request: GatewayRequest, reply: GatewayReply) => void | Promise<void>;
 
-export async function runStages(stages: readonly Stage[], ex: Exchange, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+export async function runStages(stages: readonly Stage[], ex: Exchange, request: GatewayRequest, reply: GatewayReply): Promise<void> {
   for (let i = 0; i < stages.length && !reply.sent; i++) {
     const pending = stages[i]!(ex, request, reply);
     if (pending !== undefined) await pending;

@@ -1,86 +1,82 @@
-// The fastify instance both tiers are built on: request bodies left as
-// streams, gateway-owned request ids, JSON error replies with no stack, one
-// access-log line per request, and one catch-all route running the tier's
-// pipeline. Tiers differ only in their server options and stages.
+// The public server of both tiers. The pipeline runs in the hand-written
+// request listener of http/gateway-handler.ts; fastify owns the listener's
+// life (listen, drain, close, client errors) and serves only the endpoints a
+// tier registers on it (the edge's session login/logout), with the same JSON
+// errors and access line. Tiers differ only in TLS and their stages.
 import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import { createSecureServer, type SecureServerOptions } from 'node:http2';
 import type { Socket } from 'node:net';
-import type { IncomingHttpHeaders } from 'node:http';
-import fastify, { type FastifyInstance, type FastifyServerOptions, type FastifyError, type FastifyRequest, type FastifyReply } from 'fastify';
+import fastify, { type FastifyInstance, type FastifyServerOptions, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { Exchange, runStages, type Stage } from './exchange.js';
-import { ERRORS, GatewayError, errorBody, sendError, type ErrorCode } from './errors.js';
-import { isValidRequestId } from './ids.js';
-import { plainAddress, type TrustFn } from './http/forwarded.js';
+import { Exchange } from './exchange.js';
+import { ERRORS, errorBody, sendError, type ErrorCode } from './errors.js';
+import { plainAddress } from './http/forwarded.js';
 import type { TimeoutsConfig } from './config/schema.js';
 import { baseServerOptions } from './http/server-options.js';
+import { gatewayHandler, replyWithError, type GatewayHandlerOptions, type RequestListener } from './http/gateway-handler.js';
+import { requestIdOf } from './http/request-id.js';
+import { logAccess } from './access-log.js';
+import type { RawRequest } from './http/gateway-io.js';
 
-export interface TierAppOptions {
-  readonly log: Logger;
-  readonly trust: TrustFn;
-  readonly stages: readonly Stage[];
+export interface TierAppOptions extends GatewayHandlerOptions {
   readonly timeouts: TimeoutsConfig;
-  /** While draining, HTTP/1.1 replies close their connection so the drain can finish. */
-  readonly isDraining: () => boolean;
-  /** Sent on every reply of the tier, gateway errors included (HSTS at the edge). */
-  readonly responseHeaders?: Readonly<Record<string, string>>;
-  /** TLS / HTTP2 settings for the edge; none for the router. */
-  readonly server?: Partial<FastifyServerOptions> & Record<string, unknown>;
+  /** TLS with HTTP/2 and HTTP/1.1 (the edge); none for the router. */
+  readonly tls?: { readonly options: SecureServerOptions; readonly sessionTimeoutMs: number };
+  /** Exact paths (POST only) served by routes registered on the fastify instance instead of the pipeline. */
+  readonly fastifyPaths?: ReadonlySet<string>;
 }
-
-const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 
 export function buildTierApp(o: TierAppOptions): FastifyInstance {
   const app = fastify({
-    ...o.server,
     ...baseServerOptions(o.log),
-    genReqId: (raw) => requestIdOf(raw, o.trust),
-    connectionTimeout: o.timeouts.requestMs,
-    requestTimeout: o.timeouts.requestMs,
-    keepAliveTimeout: o.timeouts.keepAliveMs,
-    return503OnClosing: true,
+    ...(o.tls && { http2: true, https: o.tls.options, http2SessionTimeout: o.tls.sessionTimeoutMs }),
+    serverFactory: (fastifyHandler: RequestListener) => createTierServer(o, fastifyHandler),
+    genReqId: (raw: RawRequest) => requestIdOf(raw, o.trust),
     forceCloseConnections: 'idle',
     clientErrorHandler: clientError(o.log),
-  } as FastifyServerOptions) as unknown as FastifyInstance;
+  } as unknown as FastifyServerOptions) as unknown as FastifyInstance;
 
-  // Slow-header clients (slowloris) are cut off at headersMs; Node's default is 60 s.
-  (app.server as { headersTimeout?: number }).headersTimeout = o.timeouts.headersMs;
-
-  // Bodies are streamed upstream untouched; the gateway never parses them.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', (_req, _payload, done) => done(null));
   app.decorateRequest('exchange', null as unknown as Exchange);
-
-  app.setErrorHandler((err: FastifyError | GatewayError, request, reply) => replyWithError(o.log, err, request, reply));
-  app.setNotFoundHandler((request, reply) => {
-    exchangeOf(request).reason ??= `method ${request.method} not routable`;
-    sendError(reply, 'not_found', request.id);
-  });
-  app.addHook('onResponse', accessLog(o.log));
-  const always = o.responseHeaders;
-  app.addHook('onSend', (request, reply, payload, done) => {
-    if (always !== undefined) reply.headers(always);
-    if (o.isDraining() && request.raw.httpVersionMajor === 1) reply.header('connection', 'close');
-    done(null, payload);
-  });
-
-  app.route({
-    method: METHODS,
-    url: '*',
-    handler: async (request, reply) => {
-      const ex = exchangeOf(request);
-      reply.header('x-request-id', ex.requestId);
-      await runStages(o.stages, ex, request, reply);
-      return reply;
-    },
+  app.setErrorHandler((err, request, reply) => replyWithError(o.log, err, exchangeOf(request), request, reply));
+  app.setNotFoundHandler((request, reply) => sendError(reply, 'not_found', request.id));
+  app.addHook('onResponse', (request, reply, done) => {
+    logAccess(o.log, exchangeOf(request), request.raw as RawRequest, reply.statusCode, reply.getHeader('content-length'));
+    done();
   });
   return app;
 }
 
-/** A trusted peer's X-Request-Id if it is a plain token, else a new one. */
-export function requestIdOf(raw: { headers: IncomingHttpHeaders; socket?: { remoteAddress?: string | undefined } | null }, trust: TrustFn): string {
-  const given = raw.headers['x-request-id'];
-  const peer = plainAddress(raw.socket?.remoteAddress);
-  return typeof given === 'string' && isValidRequestId(given) && trust(peer, 0) ? given : randomUUID();
+function createTierServer(o: TierAppOptions, fastifyHandler: RequestListener) {
+  const gateway = gatewayHandler(o);
+  const paths = o.fastifyPaths;
+  const listener: RequestListener = paths === undefined || paths.size === 0 ? gateway
+    : (req, res) => (req.method === 'POST' && paths.has(pathOf(req.url ?? '')) ? fastifyHandler : gateway)(req, res);
+  const t = o.timeouts;
+  if (o.tls) {
+    // Nagle's algorithm is on by default for TLS servers (not for http.Server): a reply split over two
+    // TLS records then waits for the client's delayed ACK, 40 ms stalls measured at the edge.
+    const server = createSecureServer({ noDelay: true, ...o.tls.options }, listener);
+    server.on('session', (session) => session.setTimeout(o.tls!.sessionTimeoutMs, () => session.close()));
+    server.setTimeout(t.requestMs);
+    return server;
+  }
+  const server = createServer(listener);
+  server.requestTimeout = t.requestMs;
+  server.headersTimeout = t.headersMs; // slow-header clients (slowloris) are cut off; Node's default is 60 s
+  server.keepAliveTimeout = t.keepAliveMs;
+  server.setTimeout(t.requestMs);
+  return server;
+}
+
+const pathOf = (url: string) => { const q = url.indexOf('?'); return q === -1 ? url : url.slice(0, q); };
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    exchange: Exchange;
+  }
 }
 
 function exchangeOf(request: FastifyRequest): Exchange {
@@ -88,70 +84,7 @@ function exchangeOf(request: FastifyRequest): Exchange {
   return request.exchange;
 }
 
-function replyWithError(log: Logger, err: FastifyError | GatewayError, request: FastifyRequest, reply: FastifyReply): void {
-  const ex = exchangeOf(request);
-  let code: ErrorCode;
-  if (err instanceof GatewayError) {
-    code = err.code;
-    ex.reason = err.reason ?? code;
-    if (err.headers && !reply.sent) reply.headers(err.headers);
-  } else {
-    code = codeForStatus(err.statusCode);
-    const e = err as FastifyError;
-    ex.reason = `${e.code ?? e.name}: ${e.message}`;
-    if (code === 'internal') log.error({ err, requestId: ex.requestId }, 'unexpected error');
-  }
-  if (reply.sent || reply.raw.headersSent) {
-    // Mid-response failure: a truncated body must not look complete, so the connection goes.
-    reply.raw.destroy();
-    return;
-  }
-  // The rest of an oversized body is never read: the connection cannot be reused.
-  if (code === 'payload_too_large' && request.raw.httpVersionMajor === 1) reply.header('connection', 'close');
-  sendError(reply, code, request.id);
-}
-
-function codeForStatus(status: number | undefined): ErrorCode {
-  switch (status) {
-    case 400: return 'bad_request';
-    case 404: return 'not_found';
-    case 408: return 'request_timeout';
-    case 413: return 'payload_too_large';
-    case 431: return 'headers_too_large';
-    case 503: return 'shutting_down';
-    default: return 'internal';
-  }
-}
-
-function accessLog(log: Logger) {
-  return (request: FastifyRequest, reply: FastifyReply, done: () => void): void => {
-    const ex = exchangeOf(request);
-    log.info({
-      event: 'access',
-      requestId: ex.requestId,
-      traceId: ex.trace?.traceId,
-      spanId: ex.trace?.spanId,
-      parentSpanId: ex.trace?.parentSpanId,
-      method: request.method,
-      path: ex.path || (request.raw.url ?? '').slice(0, 256),
-      route: ex.route?.name,
-      service: ex.service,
-      upstream: ex.upstream,
-      status: reply.statusCode,
-      bytesOut: ex.bytesOut || Number(reply.getHeader('content-length') ?? 0),
-      durationMs: Math.round((performance.now() - ex.startedAt) * 100) / 100,
-      client: ex.forwarded?.clientIp ?? plainAddress(request.raw.socket?.remoteAddress),
-      consumer: ex.identity?.consumer,
-      authMethod: ex.identity?.method,
-      auth: ex.authDetail,
-      retries: ex.retries || undefined,
-      reason: ex.reason,
-    });
-    done();
-  };
-}
-
-/** Requests Node's parser refuses never reach fastify: answer them in the same JSON shape and close. */
+/** Requests Node's parser refuses never reach a handler: answer them in the same JSON shape and close. */
 function clientError(log: Logger) {
   return (err: Error & { code?: string }, socket: Socket): void => {
     const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large'

@@ -1,7 +1,7 @@
 // The api-key auth method: a key from a header (or a configured query
 // parameter) looked up by hash in the shared store. It never logs or forwards
 // the key, and fails closed when the store cannot answer.
-import type { FastifyRequest } from 'fastify';
+import type { GatewayRequest } from '../../shared/http/gateway-io.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Type, type Static } from '@sinclair/typebox';
@@ -57,7 +57,7 @@ export function createApiKeyMethod(config: ApiKeyAuthConfig, store: ApiKeyStore,
     log.warn({ event: 'api-key-store-down', err: message }, 'API key store unavailable; refusing API keys');
   }
 
-  function credential(request: FastifyRequest): string | string[] | undefined {
+  function credential(request: GatewayRequest): string | string[] | undefined {
     const fromHeader = request.headers[config.header];
     if (fromHeader !== undefined || config.queryParam === undefined) return fromHeader;
     const q = request.url.indexOf('?');

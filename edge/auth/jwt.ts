@@ -10,7 +10,7 @@ import { basename } from 'node:path';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { LruMap } from 'toad-cache';
 import type { Logger } from 'pino';
-import type { FastifyRequest } from 'fastify';
+import type { GatewayRequest } from '../../shared/http/gateway-io.js';
 import { refused, type AuthMethod, type AuthOutcome, type Identity } from './method.js';
 import { RemoteJwks } from './jwks.js';
 import { hasSecret, resolveSecret } from '../../shared/secrets.js';
@@ -67,7 +67,7 @@ export function createJwtMethod(config: JwtAuthConfig, log: Logger): AuthMethod 
 
   return {
     name: 'jwt',
-    authenticate(request: FastifyRequest): AuthOutcome | undefined | Promise<AuthOutcome> {
+    authenticate(request: GatewayRequest): AuthOutcome | undefined | Promise<AuthOutcome> {
       const header = request.headers.authorization;
       if (header === undefined || header.length < 7 || header.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
       const token = header.slice(7).trim();

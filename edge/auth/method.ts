@@ -2,7 +2,7 @@
 // yields. The edge pipeline tries a route's methods in order; the first that
 // finds its credential decides. A method never throws for a bad credential:
 // it says why, and the edge logs the reason and answers 401.
-import type { FastifyRequest } from 'fastify';
+import type { GatewayRequest } from '../../shared/http/gateway-io.js';
 
 import type { AuthMethodName, Identity } from '../../shared/auth-types.js';
 
@@ -29,7 +29,7 @@ export interface AuthMethod {
    * undefined: this method's credential is absent, so the next method may try.
    * Synchronous when the answer is cached, so the hot path awaits nothing.
    */
-  authenticate(request: FastifyRequest): AuthOutcome | undefined | Promise<AuthOutcome | undefined>;
+  authenticate(request: GatewayRequest): AuthOutcome | undefined | Promise<AuthOutcome | undefined>;
 }
 
 export function refused(code: AuthErrorCode, reason: string, detail: { issuer?: string; kid?: string; consumer?: string } = {}): AuthOutcome {

@@ -2,7 +2,7 @@
 // server-side session, made by exchanging another credential. It never logs a
 // session id or credential, never caches a positive answer (a logout must be
 // refused everywhere at once), and fails closed when Redis cannot answer.
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { GatewayReply, GatewayRequest } from '../../shared/http/gateway-io.js';
 import type { Logger } from 'pino';
 import { Type, type Static } from '@sinclair/typebox';
 import { sendError } from '../../shared/errors.js';
@@ -27,8 +27,8 @@ export const SessionAuthSchema = Type.Object({
 export type SessionAuthConfig = Static<typeof SessionAuthSchema>;
 
 export interface SessionEndpoints {
-  login(request: FastifyRequest, reply: FastifyReply): Promise<void>;
-  logout(request: FastifyRequest, reply: FastifyReply): Promise<void>;
+  login(request: GatewayRequest, reply: GatewayReply): Promise<void>;
+  logout(request: GatewayRequest, reply: GatewayReply): Promise<void>;
 }
 
 const WARN_EVERY_MS = 10_000;
@@ -94,7 +94,7 @@ export function sessionEndpoints(
   const challenge = `Bearer realm="${realm}"`;
   const warn = storeDownWarning(log);
 
-  async function unavailable(err: unknown, request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  async function unavailable(err: unknown, request: GatewayRequest, reply: GatewayReply): Promise<void> {
     warn((err as Error).message);
     await sendError(reply, 'session_store_unavailable', request.id);
   }
@@ -121,7 +121,8 @@ export function sessionEndpoints(
       await reply.code(201)
         .header('set-cookie', `${config.cookieName}=${created.id}${attributes}; Max-Age=${config.absoluteSeconds}`)
         .header('cache-control', 'no-store')
-        .send({ consumer, expiresAt: new Date(created.expiresAt).toISOString() });
+        .header('content-type', 'application/json; charset=utf-8')
+        .send(JSON.stringify({ consumer, expiresAt: new Date(created.expiresAt).toISOString() }));
     },
 
     async logout(request, reply) {

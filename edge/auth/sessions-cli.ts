@@ -23,11 +23,18 @@ interface Command {
   readonly prefix: string;
 }
 
+/** A session id may start with '-' (one in 64 do): it is moved behind '--' so it is never read as an option. */
+function sessionIdsLast(argv: readonly string[]): string[] {
+  if (argv.includes('--')) return [...argv];
+  const ids = argv.filter((a) => a.startsWith('-') && SESSION_ID.test(a));
+  return ids.length === 0 ? [...argv] : [...argv.filter((a) => !ids.includes(a)), '--', ...ids];
+}
+
 /** Everything is checked before Redis is touched, so bad usage is exit 2 even with Redis down. */
 function parse(argv: string[]): Command {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, allowPositionals: true, options: { redis: { type: 'string' }, prefix: { type: 'string' } } });
+    parsed = parseArgs({ args: sessionIdsLast(argv), allowPositionals: true, options: { redis: { type: 'string' }, prefix: { type: 'string' } } });
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

@@ -8,7 +8,7 @@
 // store answers a single count, and its hooks attach to fastify routes while
 // Gatehouse routes are its own table. Its store split is kept (store.ts).
 import { createHash } from 'node:crypto';
-import type { FastifyRequest } from 'fastify';
+import type { GatewayRequest } from '../../shared/http/gateway-io.js';
 import type { Exchange, Stage } from '../../shared/exchange.js';
 import { GatewayError } from '../../shared/errors.js';
 import { compileWindows, type CompiledWindow, type Decision, type Hit, type RateLimitStore } from './store.js';
@@ -89,7 +89,7 @@ function closestToLimit(policies: readonly Policy[], decisions: readonly Decisio
   return best;
 }
 
-function keyOf(p: Policy, ex: Exchange, request: FastifyRequest, prefix: string): string {
+function keyOf(p: Policy, ex: Exchange, request: GatewayRequest, prefix: string): string {
   const kind = p.config.key;
   let value: string;
   if (kind === 'consumer') value = ex.identity?.consumer ?? ex.forwarded!.clientIp;

@@ -5,7 +5,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { Type, type Static } from '@sinclair/typebox';
-import type { FastifyRequest } from 'fastify';
+import type { GatewayRequest } from '../../shared/http/gateway-io.js';
 import { refused, type AuthMethod } from '../auth/method.js';
 
 export const ConsumerFromSchema = Type.Union([
@@ -23,7 +23,7 @@ export type MtlsAuthConfig = Static<typeof MtlsAuthSchema>;
  * than cached per socket: TLS 1.2 renegotiation can change the peer of an
  * HTTP/1.1 connection.
  */
-export function peerCertificateOf(request: FastifyRequest): PeerCertificate | undefined {
+export function peerCertificateOf(request: GatewayRequest): PeerCertificate | undefined {
   const raw = request.raw as IncomingMessage | Http2ServerRequest;
   // On HTTP/2 the TLS socket belongs to the session; node hands out a proxy of it.
   const socket = ('stream' in raw ? raw.stream.session?.socket : raw.socket) as TLSSocket | undefined;

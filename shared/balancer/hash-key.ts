@@ -1,11 +1,11 @@
 // The affinity key a consistent-hashing service balances on, compiled once
 // from its hashOn setting: a header, a cookie, or the client address (as
 // worked out from trusted proxies only).
-import type { FastifyRequest } from 'fastify';
+import type { GatewayRequest } from '../http/gateway-io.js';
 import type { Exchange } from '../exchange.js';
 import { cookieValue } from '../http/cookies.js';
 
-export type HashKeyFn = (ex: Exchange, request: FastifyRequest) => string | undefined;
+export type HashKeyFn = (ex: Exchange, request: GatewayRequest) => string | undefined;
 
 export function hashKeyFn(hashOn: string | undefined): HashKeyFn | undefined {
   if (hashOn === undefined) return undefined;

@@ -7,13 +7,13 @@
 import type { Server } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { IncomingMessage } from 'node:http';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ProxyRequest, type GatewayReply } from '../http/gateway-io.js';
 import type { Logger } from 'pino';
 import { Exchange, runStages, type Stage } from '../exchange.js';
 import { ERRORS, GatewayError, errorBody, type ErrorCode } from '../errors.js';
 import { upstreamHeadersOf, type ForwardSettings } from '../stages/forward-upstream.js';
 import type { TrustFn } from '../http/forwarded.js';
-import { requestIdOf } from '../tier-app.js';
+import { requestIdOf } from '../http/request-id.js';
 
 export interface WebSocketProxy {
   /** The tier's stages before forwarding. */
@@ -32,9 +32,9 @@ export function attachWebSocketProxy(server: Server, o: WebSocketProxy): void {
 async function tunnel(req: IncomingMessage, socket: Duplex, head: Buffer, o: WebSocketProxy): Promise<void> {
   socket.on('error', () => socket.destroy());
   const ex = new Exchange(requestIdOf(req, o.trust));
-  // The stages read only these fields of a request; the handshake has no fastify request or reply.
-  const request = { id: ex.requestId, headers: req.headers, raw: req, method: req.method ?? 'GET', url: req.url ?? '/' } as unknown as FastifyRequest;
-  const reply = { sent: false, header: () => reply, headers: () => reply } as unknown as FastifyReply;
+  const request = new ProxyRequest(ex.requestId, req);
+  // A handshake has no HTTP reply until the tunnel answers: stages only ever set headers on it.
+  const reply = { sent: false, header: () => reply, headers: () => reply } as unknown as GatewayReply;
   try {
     if (req.method !== 'GET' || String(req.headers.upgrade).toLowerCase() !== 'websocket') throw new GatewayError('bad_request', `refused upgrade to ${String(req.headers.upgrade).slice(0, 40)}`);
     await runStages(o.stages, ex, request, reply);

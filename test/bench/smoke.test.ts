@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { runBench } from '../../bench/run.js';
+import { targets } from '../../bench/report.js';
 
 function need(binary: string, how: string): void {
   try {
@@ -13,16 +14,21 @@ function need(binary: string, how: string): void {
   }
 }
 
-test('every benchmark case runs and reports throughput, latency, CPU per request and memory', { timeout: 120_000 }, async () => {
+test('every benchmark case runs and reports throughput, latency at a fixed rate, CPU per request and memory', { timeout: 240_000 }, async () => {
   need('nginx', 'apt-get install nginx-light');
   need('haproxy', 'apt-get install haproxy');
   need('wrk', 'apt-get install wrk');
-  const rows = await runBench({ rounds: 1, seconds: 1, save: false });
-  assert.deepEqual(rows.map((r) => r.case.split(' (')[0]), ['B0 backend', 'B1 nginx 1 hop', 'B2 nginx 2 hops', 'HAProxy 1 hop', 'Node floor', 'Gatehouse bare', 'Gatehouse secured']);
+  const rows = await runBench({ rounds: 1, seconds: 1, rate: 50, save: false });
+  assert.deepEqual(rows.map((r) => r.id), ['B0', 'B1', 'B2', 'haproxy', 'caddy', 'floor', 'express-gateway', 'bare', 'secured']);
   for (const r of rows) {
     assert.ok(r.rps > 0 && r.p50ms > 0 && r.p99ms >= r.p50ms, `${r.case}: ${JSON.stringify(r)}`);
+    assert.ok(r.fixedRate.rate === 50 && r.fixedRate.p50ms > 0 && r.fixedRate.p99ms >= r.fixedRate.p50ms, `${r.case} at the fixed rate: ${JSON.stringify(r.fixedRate)}`);
     assert.equal(r.errors, 0, `${r.case} answered every request with 2xx`);
     for (const [proc, cpu] of Object.entries(r.cpuUsPerRequest)) assert.ok(cpu > 0 && r.rssMb[proc]! > 0, `${r.case} ${proc}`);
+    assert.ok(Number.isFinite(r.ratios.rpsVsB1) && Number.isFinite(r.ratios.rpsVsExpressGateway), `${r.case} ratios`);
   }
   for (const r of rows.slice(-2)) assert.deepEqual(Object.keys(r.cpuUsPerRequest).sort(), ['edge', 'router']);
+  const goals = targets(rows);
+  assert.equal(goals.length, 10, 'four CPU ratios, throughput against Express Gateway, p99 at the fixed rate, four RSS limits');
+  for (const g of goals) assert.ok(Number.isFinite(g.measured), g.name);
 });

@@ -34,9 +34,13 @@ export function repoRoot(): string {
   return resolve(new URL('.', import.meta.url).pathname, '../../..');
 }
 
+/** Where tools built or installed outside the repo live (the same folder the build scripts use). */
+export function cacheDir(): string {
+  return process.env.GATEHOUSE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'gatehouse');
+}
+
 export function consulBinary(): string {
-  const cache = process.env.GATEHOUSE_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'gatehouse');
-  const candidates = [process.env.GATEHOUSE_CONSUL_BIN, join(cache, `consul-${consulVersion()}`, 'consul'), onPath('consul')];
+  const candidates = [process.env.GATEHOUSE_CONSUL_BIN, join(cacheDir(), `consul-${consulVersion()}`, 'consul'), onPath('consul')];
   const found = candidates.find((c): c is string => c !== undefined && executable(c));
   if (!found) throw new Error('consul not found: build it with `bash deploy/build-consul.sh` (needs Go; about 5-8 minutes, once), or set GATEHOUSE_CONSUL_BIN to a consul binary');
   return found;

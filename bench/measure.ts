@@ -1,0 +1,28 @@
+// One measurement of one case: a warm-up, then closed-loop load from wrk with
+// the CPU each proxy process spent over the window; or open-loop load at a
+// fixed rate for latency at equal load.
+import type { Case } from './cases.js';
+import { wrk, type WrkResult } from './wrk.js';
+import { openLoop, type OpenLoopResult } from './vegeta.js';
+import { treeCpuMicros, treePeakRssMb } from './proc.js';
+
+export interface ClosedLoopSample extends WrkResult {
+  readonly cpuUsPerRequest: Readonly<Record<string, number>>;
+  readonly rssMb: Readonly<Record<string, number>>;
+}
+
+const byRole = <T>(c: Case, f: (pid: number) => T) => Object.fromEntries(Object.entries(c.procs).map(([role, p]) => [role, f(p.pid!)]));
+
+export async function closedLoop(c: Case, seconds: number): Promise<ClosedLoopSample> {
+  await wrk(c.url, 1, c.headers);
+  const before = byRole(c, treeCpuMicros);
+  const r = await wrk(c.url, seconds, c.headers);
+  const after = byRole(c, treeCpuMicros);
+  const cpuUsPerRequest = Object.fromEntries(Object.keys(before).map((role) => [role, Math.round((after[role]! - before[role]!) / Math.max(1, r.requests))]));
+  return { ...r, cpuUsPerRequest, rssMb: byRole(c, treePeakRssMb) };
+}
+
+export async function fixedRate(c: Case, vegeta: string, rate: number, seconds: number): Promise<OpenLoopResult> {
+  await openLoop(vegeta, c.url, rate, 1, c.headers);
+  return openLoop(vegeta, c.url, rate, seconds, c.headers);
+}

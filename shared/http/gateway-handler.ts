@@ -1,0 +1,102 @@
+// The request listener of a tier's public server: every request, but for the
+// few endpoints fastify serves, runs the tier's pipeline here. Hand-written
+// because it is the hot path (see gateway-io.ts): one Exchange, one request
+// and one reply object per request, listeners prebuilt, no hook runners.
+import type { Logger } from 'pino';
+import { Exchange, runStages, type Stage } from '../exchange.js';
+import { GatewayError, sendError, type ErrorCode } from '../errors.js';
+import { logAccess } from '../access-log.js';
+import type { TrustFn } from './forwarded.js';
+import { ProxyReply, ProxyRequest, type FinalHeaders, type GatewayReply, type GatewayRequest, type RawRequest, type RawResponse } from './gateway-io.js';
+import { requestIdOf } from './request-id.js';
+
+export interface GatewayHandlerOptions {
+  readonly log: Logger;
+  readonly trust: TrustFn;
+  readonly stages: readonly Stage[];
+  /** While draining, HTTP/1.1 replies close their connection so the drain can finish. */
+  readonly isDraining: () => boolean;
+  /** Sent on every reply of the tier, gateway errors included (HSTS at the edge); they win over a backend's. */
+  readonly responseHeaders?: Readonly<Record<string, string>>;
+}
+
+export type RequestListener = (req: RawRequest, res: RawResponse) => void;
+
+const ROUTABLE = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+const EXCHANGE = Symbol('gatehouse.exchange');
+type TrackedResponse = RawResponse & { [EXCHANGE]?: Exchange };
+
+export function gatewayHandler(o: GatewayHandlerOptions): RequestListener {
+  const finalHeaders = finalHeadersOf(o);
+  const { log, trust, stages } = o;
+  function logOnClose(this: TrackedResponse): void {
+    logAccess(log, this[EXCHANGE]!, this.req, this.statusCode, this.getHeader('content-length'));
+  }
+  return (req, res) => {
+    const id = requestIdOf(req, trust);
+    const ex = new Exchange(id);
+    (res as TrackedResponse)[EXCHANGE] = ex;
+    res.once('close', logOnClose);
+    res.setHeader('x-request-id', id);
+    const request = new ProxyRequest(id, req);
+    const reply = new ProxyReply(res, finalHeaders);
+    if (!ROUTABLE.has(request.method)) {
+      ex.reason = `method ${request.method.slice(0, 32)} not routable`;
+      sendError(reply, 'not_found', id);
+      return;
+    }
+    void run(log, stages, ex, request, reply);
+  };
+}
+
+async function run(log: Logger, stages: readonly Stage[], ex: Exchange, request: GatewayRequest, reply: ProxyReply): Promise<void> {
+  try {
+    await runStages(stages, ex, request, reply);
+    if (!reply.sent) throw new Error('no stage answered the request');
+  } catch (err) {
+    replyWithError(log, err, ex, request, reply);
+  }
+}
+
+function finalHeadersOf(o: GatewayHandlerOptions): FinalHeaders {
+  const always = o.responseHeaders === undefined ? [] : Object.entries(o.responseHeaders);
+  return (raw) => {
+    for (const [name, value] of always) raw.setHeader(name, value);
+    if (o.isDraining() && raw.req.httpVersionMajor === 1) raw.setHeader('connection', 'close');
+  };
+}
+
+/** A GatewayError becomes its reply; anything else is a 500 whose cause is logged, never replied. */
+export function replyWithError(log: Logger, err: unknown, ex: Exchange, request: GatewayRequest, reply: GatewayReply & { readonly raw: RawResponse }): void {
+  let code: ErrorCode;
+  if (err instanceof GatewayError) {
+    code = err.code;
+    ex.reason = err.reason ?? code;
+    if (err.headers && !reply.sent) reply.headers(err.headers);
+  } else {
+    const e = err as { statusCode?: number; code?: string; name?: string; message?: string };
+    code = codeForStatus(e.statusCode);
+    ex.reason = `${e.code ?? e.name}: ${e.message}`;
+    if (code === 'internal') log.error({ err, requestId: ex.requestId }, 'unexpected error');
+  }
+  if (reply.sent || reply.raw.headersSent) {
+    // Mid-response failure: a truncated body must not look complete, so the connection goes.
+    reply.raw.destroy();
+    return;
+  }
+  // The rest of an oversized body is never read: the connection cannot be reused.
+  if (code === 'payload_too_large' && request.raw.httpVersionMajor === 1) reply.header('connection', 'close');
+  sendError(reply, code, request.id);
+}
+
+function codeForStatus(status: number | undefined): ErrorCode {
+  switch (status) {
+    case 400: return 'bad_request';
+    case 404: return 'not_found';
+    case 408: return 'request_timeout';
+    case 413: return 'payload_too_large';
+    case 431: return 'headers_too_large';
+    case 503: return 'shutting_down';
+    default: return 'internal';
+  }
+}
