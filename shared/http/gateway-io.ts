@@ -28,7 +28,12 @@ export interface GatewayReply {
   headers(values: Readonly<Record<string, HeaderValue | undefined>>): GatewayReply;
   getHeader(name: string): unknown;
   removeHeader(name: string): GatewayReply;
-  send(body?: string | Buffer | Readable): GatewayReply;
+  send(body?: string | Buffer | Readable | PipedBody): GatewayReply;
+}
+
+/** A body that writes itself into the response (an upstream call streaming its response). */
+export interface PipedBody {
+  pipeTo(raw: RawResponse): void;
 }
 
 export class ProxyRequest implements GatewayRequest {
@@ -47,7 +52,7 @@ export class ProxyRequest implements GatewayRequest {
 export type FinalHeaders = (raw: RawResponse) => void;
 
 const RESPONSE = Symbol('gatehouse.response');
-type PipedBody = Readable & { [RESPONSE]?: RawResponse };
+type PipedStream = Readable & { [RESPONSE]?: RawResponse };
 
 export class ProxyReply implements GatewayReply {
   sent = false;
@@ -86,7 +91,7 @@ export class ProxyReply implements GatewayReply {
     return this;
   }
 
-  send(body?: string | Buffer | Readable): this {
+  send(body?: string | Buffer | Readable | PipedBody): this {
     this.sent = true;
     const raw = this.raw;
     raw.statusCode = this.status;
@@ -96,15 +101,17 @@ export class ProxyReply implements GatewayReply {
     } else if (typeof body === 'string' || Buffer.isBuffer(body)) {
       if (!raw.hasHeader('content-length')) raw.setHeader('content-length', Buffer.byteLength(body));
       raw.end(body);
+    } else if ('pipeTo' in body) {
+      body.pipeTo(raw);
     } else {
-      pipeBody(body as PipedBody, raw);
+      pipeStream(body, raw);
     }
     return this;
   }
 }
 
 // Prebuilt listeners (no closure per request): the body and the response find each other through a symbol.
-function pipeBody(body: PipedBody, raw: RawResponse): void {
+function pipeStream(body: PipedStream, raw: RawResponse): void {
   body[RESPONSE] = raw;
   body.once('error', destroyResponse);
   (raw as ServerResponse & { [RESPONSE]?: Readable })[RESPONSE] = body;
@@ -113,7 +120,7 @@ function pipeBody(body: PipedBody, raw: RawResponse): void {
 }
 
 /** A body that failed mid-way must not look complete: the client's connection (or stream) goes. */
-function destroyResponse(this: PipedBody): void {
+function destroyResponse(this: PipedStream): void {
   this[RESPONSE]?.destroy();
 }
 

@@ -1,14 +1,16 @@
-// Sends one request upstream and hands back the streaming response.
-// Hand-written on undici instead of @fastify/reply-from because this is the
-// per-request hot path of both tiers: reply-from re-parses URLs, rebuilds
-// headers and wraps streams on every call, and we already hold the pool, the
-// normalised path and the sanitised headers. Errors become GatewayErrors with
-// the status a client should see (502 unreachable, 504 timeout).
+// Sends one request upstream and hands back the call once the response head
+// arrived; the body streams to the client when the forward stage says so.
+// Hand-written on undici's dispatch instead of @fastify/reply-from because
+// this is the per-request hot path of both tiers: reply-from re-parses URLs,
+// rebuilds headers and wraps streams on every call, and we already hold the
+// pool, the normalised path and the sanitised headers. Errors become
+// GatewayErrors with the status a client should see (502 unreachable, 504 timeout).
 import type { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { GatewayError, type ErrorCode } from '../errors.js';
 import type { UpstreamPools } from './pools.js';
+import { UpstreamCall } from './upstream-call.js';
 
 export interface UpstreamRequest {
   readonly origin: string;
@@ -20,19 +22,27 @@ export interface UpstreamRequest {
   readonly connectTimeoutMs?: number;
   /** Aborts the whole exchange (a route's total timeout); undefined for most routes. */
   readonly signal?: AbortSignal;
+  /** Where the body bytes passed to the client are counted (the exchange). */
+  readonly counter: { bytesOut: number };
 }
 
-export async function forward(pools: UpstreamPools, req: UpstreamRequest): Promise<Dispatcher.ResponseData> {
+export async function forward(pools: UpstreamPools, req: UpstreamRequest): Promise<UpstreamCall> {
+  const call = new UpstreamCall(req.counter);
+  const signal = req.signal;
+  if (signal !== undefined) {
+    if (signal.aborted) call.abort(signal.reason);
+    else signal.addEventListener('abort', () => call.abort(signal.reason), { once: true });
+  }
   try {
-    return await pools.get(req.origin, req.connectTimeoutMs).request({
+    pools.get(req.origin, req.connectTimeoutMs).dispatch({
       method: req.method as Dispatcher.HttpMethod,
       path: req.pathAndQuery,
       headers: req.headers,
       body: req.body,
       headersTimeout: req.timeoutMs,
       bodyTimeout: req.timeoutMs,
-      ...(req.signal && { signal: req.signal }),
-    });
+    }, call as unknown as Dispatcher.DispatchHandler);
+    return await call.started;
   } catch (err) {
     const error = new GatewayError(classify(err), `${(err as { code?: string }).code ?? 'ERROR'} ${(err as Error).message}`);
     error.failure = failureKind(err);

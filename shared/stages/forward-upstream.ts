@@ -13,7 +13,7 @@ import type { UpstreamService } from '../discovery/upstream-service.js';
 import type { Instance } from '../discovery/instance.js';
 import { isRetryable, type RetryFailure } from '../resilience/retry-budget.js';
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Dispatcher } from 'undici';
+import type { UpstreamCall } from '../proxy/upstream-call.js';
 
 export interface ForwardSettings {
   readonly directory: ServiceDirectory;
@@ -48,9 +48,9 @@ export function forwardUpstream(s: ForwardSettings): Stage {
       headers.host = s.preserveHost ? ex.authority : instance.authority;
       service.begin(instance);
       const started = performance.now();
-      let res: Dispatcher.ResponseData;
+      let res: UpstreamCall;
       try {
-        res = await forward(s.pools, { origin: instance.origin, method: request.method, pathAndQuery: ex.path + ex.search, headers, body, timeoutMs: s.timeoutOf(ex), connectTimeoutMs: service.connectTimeoutMs, ...(signal && { signal }) });
+        res = await forward(s.pools, { origin: instance.origin, method: request.method, pathAndQuery: ex.path + ex.search, headers, body, timeoutMs: s.timeoutOf(ex), connectTimeoutMs: service.connectTimeoutMs, counter: ex, ...(signal && { signal }) });
       } catch (err) {
         const failure = (err as GatewayError).failure;
         service.end(instance, failure === undefined, performance.now() - started); // a body we could not send is the client's doing, not the instance's
@@ -63,21 +63,18 @@ export function forwardUpstream(s: ForwardSettings): Stage {
       if (res.statusCode >= 502 && res.statusCode <= 504 && retryable(service, request.method, `status-${res.statusCode}` as RetryFailure, body !== null, attempt)) {
         const next = another(service, hashKey, (exclude ??= new Set()), instance);
         if (next !== undefined) {
-          await res.body.dump();
+          res.discard();
           instance = next;
           continue;
         }
       }
       ex.retries = attempt;
-      const length = res.headers['content-length'];
-      if (length !== undefined) ex.bytesOut = Number(length);
-      else res.body.on('data', (chunk: Buffer) => { ex.bytesOut += chunk.length; });
       reply.code(res.statusCode).headers(clientResponseHeaders(res.headers));
       if (ex.responseEdits !== undefined) {
         for (const name of ex.responseEdits.remove) reply.removeHeader(name);
         reply.headers(ex.responseEdits.set);
       }
-      return reply.send(res.body) as unknown as void;
+      return reply.send(res) as unknown as void;
     }
   };
 }

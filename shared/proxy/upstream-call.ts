@@ -1,0 +1,129 @@
+// One request to an upstream, as an undici dispatch handler that writes the
+// response body straight into the client's response. Hand-written instead of
+// undici's request(): that builds a Readable body per response and needs a
+// pipe (stream machinery, listeners, extra ticks) to reach the client; this
+// is the hot path of both tiers, and going without them measured about 20%
+// less CPU per proxied request than request() + pipe (bench/).
+//
+// The call pauses undici's parser when the response head arrives, so the
+// forward stage can look at the status (a retry on 502-504 discards the body
+// and keeps the connection) before any byte reaches the client.
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { RawResponse } from '../http/gateway-io.js';
+
+const CALL = Symbol('gatehouse.upstreamCall');
+type Sink = RawResponse & { [CALL]?: UpstreamCall };
+
+export class UpstreamCall {
+  statusCode = 0;
+  headers: IncomingHttpHeaders = {};
+  /** Resolves with this call once the response head arrived; rejects when no response came. */
+  readonly started: Promise<UpstreamCall>;
+  private resolve!: (call: UpstreamCall) => void;
+  private reject!: (err: unknown) => void;
+  private abortFn: ((reason?: unknown) => void) | undefined = undefined;
+  private resumeFn: (() => void) | undefined = undefined;
+  private sink: Sink | undefined = undefined;
+  private discarding = false;
+  private ended = false;
+  private failure: unknown = undefined;
+  private abortReason: unknown = undefined;
+
+  /** counter.bytesOut grows with every body byte passed to the client (the access log's bytesOut). */
+  constructor(private readonly counter: { bytesOut: number }) {
+    this.started = new Promise((resolve, reject) => { this.resolve = resolve; this.reject = reject; });
+  }
+
+  /** Ends the call with this reason (a route's total timeout), whatever stage it is in. */
+  abort(reason: unknown): void {
+    if (this.abortFn !== undefined) this.abortFn(reason);
+    else this.abortReason = reason;
+  }
+
+  // undici's handler interface, in the order undici calls it.
+
+  onConnect(abort: (reason?: unknown) => void): void {
+    if (this.abortReason !== undefined) abort(this.abortReason);
+    else this.abortFn = abort;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true; // 1xx: informational, the real response follows
+    this.statusCode = statusCode;
+    this.headers = headerObject(rawHeaders);
+    this.resumeFn = resume;
+    this.resolve(this);
+    return false; // paused until pipeTo() or discard()
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.discarding) return true;
+    this.counter.bytesOut += chunk.length;
+    return (this.sink as ServerResponse).write(chunk);
+  }
+
+  onComplete(): void {
+    this.ended = true;
+    this.sink?.end();
+  }
+
+  onError(err: Error): void {
+    if (this.statusCode === 0) this.reject(err);
+    else if (this.sink !== undefined) this.sink.destroy(); // a truncated body must not look complete
+    else this.failure = err;
+  }
+
+  /** Streams the body into the client's response, its status and headers already set. */
+  pipeTo(sink: Sink): void {
+    if (this.failure !== undefined) {
+      sink.destroy();
+      return;
+    }
+    this.sink = sink;
+    sink[CALL] = this;
+    sink.on('drain', resumeCall);
+    sink.once('close', abandonCall);
+    if (this.ended) sink.end();
+    else this.resumeFn!();
+  }
+
+  /** Reads the rest of the body into nothing, so the connection can serve the next request. */
+  discard(): void {
+    this.discarding = true;
+    this.resumeFn?.();
+  }
+
+  /** The client's response drained: more body may flow. */
+  drained(): void {
+    this.resumeFn?.();
+  }
+
+  /** The client's response closed: unless the body was complete, the upstream request ends too. */
+  clientClosed(): void {
+    if (!this.ended) this.abort(new Error('client went away'));
+  }
+}
+
+// Prebuilt listeners (no closure per request): the response finds its call through a symbol.
+function resumeCall(this: Sink): void {
+  this[CALL]?.drained();
+}
+
+/** A client gone before the end frees the upstream connection instead of streaming into nowhere. */
+function abandonCall(this: Sink): void {
+  this[CALL]?.clientClosed();
+}
+
+/** undici's raw [name, value, ...] pairs as Node's header object: lower-case names, repeated names as arrays. */
+function headerObject(raw: Buffer[]): IncomingHttpHeaders {
+  const headers: Record<string, string | string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase();
+    const value = raw[i + 1]!.toString('latin1');
+    const seen = headers[name];
+    if (seen === undefined) headers[name] = value;
+    else if (Array.isArray(seen)) seen.push(value);
+    else headers[name] = [seen, value];
+  }
+  return headers;
+}
