@@ -3,7 +3,7 @@
 // and a charting library would need a browser or a canvas to render them.
 import type { BenchRow } from './report.js';
 
-const ROW = 26, LABEL = 300, PANEL = 300, GAP = 40, TOP = 48;
+const ROW = 26, LABEL = 350, PANEL = 300, GAP = 40, TOP = 48;
 const COLORS = ['#3b6ea5', '#e08a2e', '#5a9e5a'];
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');

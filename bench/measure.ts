@@ -22,7 +22,7 @@ export async function closedLoop(c: Case, seconds: number): Promise<ClosedLoopSa
   return { ...r, cpuUsPerRequest, rssMb: byRole(c, treePeakRssMb) };
 }
 
-export async function fixedRate(c: Case, vegeta: string, rate: number, seconds: number): Promise<OpenLoopResult> {
-  await openLoop(vegeta, c.url, rate, 1, c.headers);
+/** Open-loop latency; vegeta's own first second (connections opening) is its warm-up. */
+export function fixedRate(c: Case, vegeta: string, rate: number, seconds: number): Promise<OpenLoopResult> {
   return openLoop(vegeta, c.url, rate, seconds, c.headers);
 }

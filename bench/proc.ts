@@ -1,5 +1,5 @@
 // CPU time and peak memory of a process from /proc, for per-request cost.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 
 const TICK_US = 1_000_000 / 100; // USER_HZ is 100 on Linux
 
@@ -27,4 +27,9 @@ export function processTree(pid: number): number[] {
 }
 
 export const treeCpuMicros = (pid: number) => processTree(pid).reduce((sum, p) => sum + cpuMicros(p), 0);
-export const treePeakRssMb = (pid: number) => processTree(pid).reduce((sum, p) => sum + peakRssMb(p), 0);
+export const treePeakRssMb = (pid: number) => Math.round(processTree(pid).reduce((sum, p) => sum + peakRssMb(p), 0) * 10) / 10;
+
+/** Restarts a process tree's peak RSS from its current RSS (Linux clear_refs 5): peaks are then those under load, not the JIT's warm-up. */
+export function resetPeakRss(pid: number): void {
+  for (const p of processTree(pid)) writeFileSync(`/proc/${p}/clear_refs`, '5');
+}

@@ -11,6 +11,8 @@ import { closedLoop, fixedRate, type ClosedLoopSample } from './measure.js';
 import { medianRows, printTable, targets, type BenchRow } from './report.js';
 import { renderChart } from './chart.js';
 import { goTool } from './go-tools.js';
+import { wrk } from './wrk.js';
+import { resetPeakRss } from './proc.js';
 import type { OpenLoopResult } from './vegeta.js';
 
 const repo = resolve(new URL('../..', import.meta.url).pathname);
@@ -18,6 +20,8 @@ const repo = resolve(new URL('../..', import.meta.url).pathname);
 export interface BenchOptions {
   readonly rounds?: number;
   readonly seconds?: number;
+  /** Load on every case before round 1, so the Node cases are measured JIT-compiled, not cold. */
+  readonly warmupSeconds?: number;
   /** Requests per second of the open-loop phase; by default half the slowest case's closed-loop rate in round 1. */
   readonly rate?: number;
   readonly save?: boolean;
@@ -26,12 +30,15 @@ export interface BenchOptions {
 export async function runBench(o: BenchOptions = {}): Promise<BenchRow[]> {
   const rounds = o.rounds ?? Number(process.env.BENCH_ROUNDS ?? 3);
   const seconds = o.seconds ?? Number(process.env.BENCH_SECONDS ?? 5);
+  const warmup = o.warmupSeconds ?? Number(process.env.BENCH_WARMUP ?? 5);
   const vegeta = goTool('vegeta');
   const bench = await startCases();
   try {
     const closed = new Map<CaseId, ClosedLoopSample[]>(bench.cases.map((c) => [c.id, []]));
     const open = new Map<CaseId, OpenLoopResult[]>(bench.cases.map((c) => [c.id, []]));
     let rate = o.rate ?? (Number(process.env.BENCH_RATE) || undefined);
+    for (const c of bench.cases) await wrk(c.url, warmup, c.headers);
+    for (const c of bench.cases) for (const p of Object.values(c.procs)) resetPeakRss(p.pid!);
     for (let round = 1; round <= rounds; round++) {
       for (const c of bench.cases) closed.get(c.id)!.push(await closedLoop(c, seconds));
       rate ??= fairRate([...closed.values()].map((s) => s[0]!.rps));

@@ -10,6 +10,8 @@ import { promisify } from 'node:util';
 import { assertLoopback } from './loopback.js';
 
 const run = promisify(execFile);
+const RAMP_SECONDS = 1;
+const MAX_CONNECTIONS = 50;
 
 export interface OpenLoopResult {
   readonly rate: number;
@@ -24,8 +26,13 @@ export async function openLoop(bin: string, url: string, rate: number, seconds: 
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-vegeta-'));
   const out = join(dir, 'results.bin');
   try {
-    // HTTP/1.1 keep-alive like wrk (Go would otherwise negotiate HTTP/2 with the TLS edge).
-    const attack = execFile(bin, ['attack', `-rate=${rate}/1s`, `-duration=${seconds}s`, '-insecure', '-http2=false', '-keepalive=true', ...headers.flatMap((h) => ['-header', h]), `-output=${out}`]);
+    // HTTP/1.1 keep-alive like wrk (Go would otherwise negotiate HTTP/2 with the TLS edge), and at most
+    // wrk's 50 connections: an unbounded client opens a connection per stalled request, and against a
+    // TLS listener the handshakes of that burst swamp what is measured. The first second opens the
+    // connections and is left out of the percentiles.
+    const attack = execFile(bin, ['attack', `-rate=${rate}/1s`, `-duration=${seconds + RAMP_SECONDS}s`, '-insecure', '-http2=false', '-keepalive=true',
+      '-workers=10', `-max-workers=${MAX_CONNECTIONS}`, `-connections=${MAX_CONNECTIONS}`, `-max-connections=${MAX_CONNECTIONS}`,
+      ...headers.flatMap((h) => ['-header', h]), `-output=${out}`]);
     attack.stdin!.end(`GET ${url}\n`);
     await new Promise<void>((resolve, reject) => attack.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`vegeta attack exited with ${code}`)))));
     const { stdout } = await run(bin, ['encode', '-to', 'csv', out], { maxBuffer: 256 << 20 });
@@ -35,13 +42,16 @@ export async function openLoop(bin: string, url: string, rate: number, seconds: 
   }
 }
 
-/** CSV rows: unix-ns timestamp, status, latency-ns, ... */
+/** CSV rows: unix-ns timestamp, status, latency-ns, ...; rows of the ramp-up second are left out. */
 function summarize(csv: string, rate: number): OpenLoopResult {
   const latencies: number[] = [];
   let errors = 0;
+  let from: number | undefined;
   for (const line of csv.split('\n')) {
     if (line === '') continue;
-    const [, status, latency] = line.split(',', 3);
+    const [at, status, latency] = line.split(',', 3);
+    from ??= Number(at) + RAMP_SECONDS * 1e9;
+    if (Number(at) < from) continue;
     const code = Number(status);
     if (code < 200 || code >= 400) errors++;
     latencies.push(Number(latency) / 1e6);
