@@ -55,8 +55,11 @@ run('edge', 'edge/main.js', ['--config', configFile]);
 const edge = config.edge!;
 const adminReady = `http://${edge.admin.host}:${edge.admin.port}/ready`;
 const url = `https://localhost:${edge.listen.port}/demo/hello`;
+// The curl line is printed once it works: both tiers ready and every demo backend answering.
+const routerAdmin = config.router!.admin;
+const probes = [adminReady, `http://${routerAdmin.host}:${routerAdmin.port}/ready`, ...(config.services.demo?.static ?? [])];
 for (let attempt = 0; attempt < 100 && !stopping; attempt++) {
-  const ready = await fetch(adminReady).then((r) => r.ok, () => false);
+  const ready = (await Promise.all(probes.map((u) => fetch(u).then((r) => r.ok, () => false)))).every(Boolean);
   if (ready) {
     process.stderr.write([
       '',
