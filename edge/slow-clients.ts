@@ -14,40 +14,81 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { ERRORS, errorBody } from '../shared/errors.js';
 
-interface Guarded { timer: NodeJS.Timeout | undefined; bytesAtArm: number }
+// One pair of timers per connection, refreshed rather than re-created, and
+// prebuilt listeners: this runs for every HTTP/1.1 request of the edge.
+type Phase = 'headers' | 'body' | 'busy';
 const GUARD = Symbol('gatehouse.slowClientGuard');
-type GuardedSocket = TLSSocket & { [GUARD]?: Guarded };
+type GuardedSocket = TLSSocket & { [GUARD]?: Guard };
+type GuardedResponse = ServerResponse & { [GUARD]?: Guard };
+
+class Guard {
+  phase: Phase = 'headers';
+  bytesAtArm = 0;
+  res: ServerResponse | undefined = undefined;
+  readonly headersTimer: NodeJS.Timeout;
+  readonly bodyTimer: NodeJS.Timeout;
+
+  constructor(readonly socket: GuardedSocket, headersMs: number, requestMs: number, readonly log: Logger) {
+    this.headersTimer = setTimeout(headersTooSlow, headersMs, this).unref();
+    // Runs from the start but acts only in the body phase; refresh() re-arms it per body (a cleared timer could not be).
+    this.bodyTimer = setTimeout(bodyTooSlow, requestMs, this).unref();
+  }
+
+  awaitHeaders(): void {
+    this.phase = 'headers';
+    this.bytesAtArm = this.socket.bytesRead;
+    this.headersTimer.refresh();
+  }
+}
 
 export function guardSlowClients(server: Server, headersMs: number, requestMs: number, log: Logger): void {
   server.on('secureConnection', (socket: GuardedSocket) => {
     if (socket.alpnProtocol === 'h2') return;
-    socket[GUARD] = { timer: undefined, bytesAtArm: 0 };
-    armHeaders(socket, headersMs, log);
-    socket.once('close', () => clearTimeout(socket[GUARD]?.timer));
+    socket[GUARD] = new Guard(socket, headersMs, requestMs, log);
+    socket.once('close', dropGuard);
   });
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const socket = req.socket as GuardedSocket;
-    const guard = socket[GUARD];
+  server.on('request', (req: IncomingMessage, res: GuardedResponse) => {
+    const guard = (req.socket as GuardedSocket)[GUARD];
     if (guard === undefined) return;
-    clearTimeout(guard.timer);
-    if (!req.complete) {
-      guard.timer = setTimeout(() => refuse(socket, 'request body too slow', log, res), requestMs);
-      req.once('end', () => clearTimeout(guard.timer));
+    guard.res = res;
+    if (req.complete) {
+      guard.phase = 'busy';
+    } else {
+      guard.phase = 'body';
+      guard.bodyTimer.refresh();
+      req.once('end', bodyArrived);
     }
-    res.once('finish', () => { if (!socket.destroyed) armHeaders(socket, headersMs, log); });
+    res[GUARD] = guard;
+    res.once('finish', responseSent);
   });
 }
 
-function armHeaders(socket: GuardedSocket, headersMs: number, log: Logger): void {
-  const guard = socket[GUARD]!;
-  clearTimeout(guard.timer);
-  guard.bytesAtArm = socket.bytesRead;
-  guard.timer = setTimeout(() => {
-    // Nothing arrived: an idle keep-alive connection, closed without a reply.
-    if (socket.bytesRead === guard.bytesAtArm) socket.destroy();
-    else refuse(socket, 'request headers too slow', log);
-  }, headersMs);
-  guard.timer.unref();
+function headersTooSlow(guard: Guard): void {
+  if (guard.phase !== 'headers' || guard.socket.destroyed) return;
+  // Nothing arrived: an idle keep-alive connection, closed without a reply.
+  if (guard.socket.bytesRead === guard.bytesAtArm) guard.socket.destroy();
+  else refuse(guard.socket, 'request headers too slow', guard.log);
+}
+
+function bodyTooSlow(guard: Guard): void {
+  if (guard.phase === 'body') refuse(guard.socket, 'request body too slow', guard.log, guard.res);
+}
+
+function bodyArrived(this: IncomingMessage): void {
+  const guard = (this.socket as GuardedSocket)[GUARD];
+  if (guard?.phase === 'body') guard.phase = 'busy';
+}
+
+function responseSent(this: GuardedResponse): void {
+  const guard = this[GUARD];
+  if (guard !== undefined && !guard.socket.destroyed) guard.awaitHeaders();
+}
+
+function dropGuard(this: GuardedSocket): void {
+  const guard = this[GUARD];
+  if (guard === undefined) return;
+  clearTimeout(guard.headersTimer);
+  clearTimeout(guard.bodyTimer);
 }
 
 function refuse(socket: GuardedSocket, reason: string, log: Logger, res?: ServerResponse): void {
