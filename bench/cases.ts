@@ -12,7 +12,7 @@ import { startCaddy } from './caddy.js';
 import { ensureExpressGateway, startExpressGateway } from './express-gateway.js';
 import { goTool } from './go-tools.js';
 import { bareConfig, securedConfig, benchToken, type TierPorts } from './gatehouse.js';
-import { freePort, waitFor } from '../test/harness/ports.js';
+import { freePort, waitFor, GiveUp } from '../test/harness/ports.js';
 import { ensureDevCertificates } from '../shared/tls/dev-certs.js';
 import { startRedis } from '../test/harness/redis.js';
 import { startConsul } from '../test/harness/consul.js';
@@ -37,40 +37,81 @@ const repo = resolve(new URL('../..', import.meta.url).pathname);
 
 export async function startCases(): Promise<Bench> {
   const started: ChildProcess[] = [];
-  const own = (p: ChildProcess) => { started.push(p); return p; };
-  const node = (script: string, args: string[]) => own(spawn(process.execPath, [join(repo, 'dist', script), ...args], { stdio: ['ignore', 'ignore', 'inherit'] }));
+  const node = (script: string, args: string[]) => spawn(process.execPath, [join(repo, 'dist', script), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   const [redis, consul] = await Promise.all([startRedis(), startConsul()]);
+  const probe = new Agent({ connect: { rejectUnauthorized: false } }); // the bench's own self-signed edge certificate
   const stop = async () => {
     for (const p of started) p.kill('SIGTERM');
-    await Promise.all([redis.stop(), consul.stop()]);
+    await Promise.all([redis.stop(), consul.stop(), probe.close()]);
   };
+  const start = (make: () => Promise<Launched>) => launch(make, probe, started);
   try {
-    const [pB, p1, p2a, p2b, pN, pH, pC, pE] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
-    const bare = await tierPorts();
-    const secured = await tierPorts();
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
     const certs = await ensureDevCertificates(join(dir, 'certs'));
+    const backend = await start(async () => {
+      const port = await freePort();
+      return { case: { id: 'B0', name: 'B0 backend (nginx return 200)', url: url(port), procs: {} }, children: [startNginx('backend', backendServer(port))] };
+    });
+    const pB = Number(new URL(backend.url).port);
     await consul.register({ id: 'bench-backend-1', name: 'bench-backend', port: pB });
-    const bareFile = bareConfig(dir, bare, certs, pB);
-    const securedFile = securedConfig(dir, secured, certs, redis.url, consul.address);
-    own(startNginx('backend', backendServer(pB)));
+    const token = await benchToken();
+    const one = (id: CaseId, name: string, role: string, run: (port: number) => ChildProcess) => start(async () => {
+      const port = await freePort();
+      const p = run(port);
+      return { case: { id, name, url: url(port), procs: { [role]: p } }, children: [p] };
+    });
+    const gatehouse = (id: CaseId, name: string, write: (ports: TierPorts) => string, headers?: string[]) => start(async () => {
+      const ports = await tierPorts();
+      const file = write(ports);
+      const edge = node('edge/main.js', ['--config', file]);
+      const router = node('router/main.js', ['--config', file]);
+      return { case: { id, name, url: `https://127.0.0.1:${ports.edge}/`, procs: { edge, router }, ...(headers && { headers }) }, children: [edge, router] };
+    });
     const cases: Case[] = [
-      { id: 'B0', name: 'B0 backend (nginx return 200)', url: url(pB), procs: {} },
-      { id: 'B1', name: 'B1 nginx 1 hop', url: url(p1), procs: { nginx: own(startNginx('hop1', proxyServer(p1, pB))) } },
-      { id: 'B2', name: 'B2 nginx 2 hops', url: url(p2a), procs: { first: own(startNginx('hop2a', proxyServer(p2a, p2b))), second: own(startNginx('hop2b', proxyServer(p2b, pB))) } },
-      { id: 'haproxy', name: 'HAProxy 1 hop', url: url(pH), procs: { haproxy: own(startHaproxy(pH, pB)) } },
-      { id: 'caddy', name: 'Caddy 1 hop', url: url(pC), procs: { caddy: own(startCaddy(goTool('caddy'), pC, pB)) } },
-      { id: 'floor', name: 'Node floor (node:http + undici)', url: url(pN), procs: { node: node('bench/node-floor.js', [String(pN), `http://127.0.0.1:${pB}`]) } },
-      { id: 'express-gateway', name: 'Express Gateway 1 hop', url: url(pE), procs: { eg: own(startExpressGateway(ensureExpressGateway(), pE, pB)) } },
-      { id: 'bare', name: 'Gatehouse bare (TLS edge -> router)', url: `https://127.0.0.1:${bare.edge}/`, procs: { edge: node('edge/main.js', ['--config', bareFile]), router: node('router/main.js', ['--config', bareFile]) } },
-      { id: 'secured', name: 'Gatehouse secured (JWT, rate limit, authz, Consul)', url: `https://127.0.0.1:${secured.edge}/`, headers: [`authorization: Bearer ${await benchToken()}`], procs: { edge: node('edge/main.js', ['--config', securedFile]), router: node('router/main.js', ['--config', securedFile]) } },
+      backend,
+      await one('B1', 'B1 nginx 1 hop', 'nginx', (port) => startNginx('hop1', proxyServer(port, pB))),
+      await start(async () => {
+        const [p2a, p2b] = [await freePort(), await freePort()];
+        const first = startNginx('hop2a', proxyServer(p2a, p2b));
+        const second = startNginx('hop2b', proxyServer(p2b, pB));
+        return { case: { id: 'B2', name: 'B2 nginx 2 hops', url: url(p2a), procs: { first, second } }, children: [first, second] };
+      }),
+      await one('haproxy', 'HAProxy 1 hop', 'haproxy', (port) => startHaproxy(port, pB)),
+      await one('caddy', 'Caddy 1 hop', 'caddy', (port) => startCaddy(goTool('caddy'), port, pB)),
+      await one('floor', 'Node floor (node:http + undici)', 'node', (port) => node('bench/node-floor.js', [String(port), `http://127.0.0.1:${pB}`])),
+      await one('express-gateway', 'Express Gateway 1 hop', 'eg', (port) => startExpressGateway(ensureExpressGateway(), port, pB)),
+      await gatehouse('bare', 'Gatehouse bare (TLS edge -> router)', (ports) => bareConfig(dir, ports, certs, pB)),
+      await gatehouse('secured', 'Gatehouse secured (JWT, rate limit, authz, Consul)', (ports) => securedConfig(dir, ports, certs, redis.url, consul.address), [`authorization: Bearer ${token}`]),
     ];
-    const probe = new Agent({ connect: { rejectUnauthorized: false } }); // the bench's own self-signed edge certificate
-    await Promise.all(cases.map((c) => waitFor(`${c.name} answering`, () => answers(c, probe), 30_000))).finally(() => probe.close());
     return { cases, stop };
   } catch (err) {
     await stop();
     throw err;
+  }
+}
+
+interface Launched { readonly case: Case; readonly children: readonly ChildProcess[] }
+
+/**
+ * Starts a case and waits until it answers 200. Ports come from freePort() and are bound later by the
+ * child, so another process can take one in between (EADDRINUSE): a case whose process exits before
+ * answering is started again on new ports, up to three times.
+ */
+async function launch(make: () => Promise<Launched>, probe: Agent, started: ChildProcess[]): Promise<Case> {
+  for (let attempt = 1; ; attempt++) {
+    const { case: c, children } = await make();
+    started.push(...children);
+    try {
+      await waitFor(`${c.name} answering`, () => {
+        const gone = children.find((p) => p.exitCode !== null || p.signalCode !== null);
+        if (gone) throw new GiveUp(`${gone.spawnfile} exited (${gone.exitCode ?? gone.signalCode})`);
+        return answers(c, probe);
+      }, 30_000);
+      return c;
+    } catch (err) {
+      for (const p of children) p.kill('SIGTERM');
+      if (attempt === 3) throw err;
+    }
   }
 }
 
