@@ -79,6 +79,10 @@ export class UpstreamCall {
       sink.destroy();
       return;
     }
+    if (sink.destroyed) { // the client left while the head was on its way: no 'close' will come
+      this.clientClosed();
+      return;
+    }
     this.sink = sink;
     sink[CALL] = this;
     sink.on('drain', resumeCall);

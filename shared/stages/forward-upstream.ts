@@ -69,10 +69,15 @@ export function forwardUpstream(s: ForwardSettings): Stage {
         }
       }
       ex.retries = attempt;
-      reply.code(res.statusCode).headers(clientResponseHeaders(res.headers));
-      if (ex.responseEdits !== undefined) {
-        for (const name of ex.responseEdits.remove) reply.removeHeader(name);
-        reply.headers(ex.responseEdits.set);
+      try {
+        reply.code(res.statusCode).headers(clientResponseHeaders(res.headers));
+        if (ex.responseEdits !== undefined) {
+          for (const name of ex.responseEdits.remove) reply.removeHeader(name);
+          reply.headers(ex.responseEdits.set);
+        }
+      } catch (err) {
+        res.abort(err); // the paused call would otherwise hold its upstream connection until the body timeout
+        throw err;
       }
       return reply.send(res) as unknown as void;
     }

@@ -27,6 +27,7 @@ before(async () => {
       return void setTimeout(() => res.socket?.destroy(), 50);
     }
     if (req.url === '/files/endless') return endless(res);
+    if (req.url === '/files/late') return void setTimeout(() => endless(res), 400);
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
@@ -77,4 +78,11 @@ test('a client that leaves mid-body ends the backend response too', async () => 
     if (got > 512 * 1024) break; // leaving the loop destroys the body: the client goes away
   }
   await waitFor('the backend response to close', () => closedEarly.includes('/files/endless') || undefined, 5_000);
+});
+
+test('a client that leaves before the response head arrives ends the backend response too', async () => {
+  const leave = new AbortController();
+  setTimeout(() => leave.abort(), 100);
+  await assert.rejects(request(`${gw.edgeUrl}/files/late`, { dispatcher: gw.client, signal: leave.signal }));
+  await waitFor('the backend response to close', () => closedEarly.includes('/files/late') || undefined, 5_000);
 });
