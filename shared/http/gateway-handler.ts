@@ -33,19 +33,25 @@ export function gatewayHandler(o: GatewayHandlerOptions): RequestListener {
     logAccess(log, this[EXCHANGE]!, this.req, this.statusCode, this.getHeader('content-length'));
   }
   return (req, res) => {
-    const id = requestIdOf(req, trust);
-    const ex = new Exchange(id);
-    (res as TrackedResponse)[EXCHANGE] = ex;
-    res.once('close', logOnClose);
-    res.setHeader('x-request-id', id);
-    const request = new ProxyRequest(id, req);
-    const reply = new ProxyReply(res, finalHeaders);
-    if (!ROUTABLE.has(request.method)) {
-      ex.reason = `method ${request.method.slice(0, 32)} not routable`;
-      sendError(reply, 'not_found', id);
-      return;
+    try {
+      const id = requestIdOf(req, trust);
+      const ex = new Exchange(id);
+      (res as TrackedResponse)[EXCHANGE] = ex;
+      res.once('close', logOnClose);
+      res.setHeader('x-request-id', id);
+      const request = new ProxyRequest(id, req);
+      const reply = new ProxyReply(res, finalHeaders);
+      if (!ROUTABLE.has(request.method)) {
+        ex.reason = `method ${request.method.slice(0, 32)} not routable`;
+        sendError(reply, 'not_found', id);
+        return;
+      }
+      void run(log, stages, ex, request, reply);
+    } catch (err) {
+      // A throw here would be an uncaught exception in the server's 'request' event: the whole process.
+      log.error({ err }, 'request listener failed');
+      res.destroy();
     }
-    void run(log, stages, ex, request, reply);
   };
 }
 
