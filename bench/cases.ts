@@ -35,9 +35,10 @@ export interface Bench {
 
 const repo = resolve(new URL('../..', import.meta.url).pathname);
 
-export async function startCases(): Promise<Bench> {
+/** tierNodeArgs: extra Node flags for the Gatehouse tiers only (bench/profile.ts passes --cpu-prof). */
+export async function startCases(tierNodeArgs: readonly string[] = []): Promise<Bench> {
   const started: ChildProcess[] = [];
-  const node = (script: string, args: string[]) => spawn(process.execPath, [join(repo, 'dist', script), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const node = (script: string, args: string[], flags: readonly string[] = []) => spawn(process.execPath, [...flags, join(repo, 'dist', script), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   const [redis, consul] = await Promise.all([startRedis(), startConsul()]);
   const probe = new Agent({ connect: { rejectUnauthorized: false } }); // the bench's own self-signed edge certificate
   const stop = async () => {
@@ -63,8 +64,8 @@ export async function startCases(): Promise<Bench> {
     const gatehouse = (id: CaseId, name: string, write: (ports: TierPorts) => string, headers?: string[]) => start(async () => {
       const ports = await tierPorts();
       const file = write(ports);
-      const edge = node('edge/main.js', ['--config', file]);
-      const router = node('router/main.js', ['--config', file]);
+      const edge = node('edge/main.js', ['--config', file], tierNodeArgs);
+      const router = node('router/main.js', ['--config', file], tierNodeArgs);
       return { case: { id, name, url: `https://127.0.0.1:${ports.edge}/`, procs: { edge, router }, ...(headers && { headers }) }, children: [edge, router] };
     });
     const cases: Case[] = [
