@@ -3,7 +3,7 @@
 // fixed rate for latency at equal load.
 import type { Case } from './cases.js';
 import { wrk, type WrkResult } from './wrk.js';
-import { openLoop, type OpenLoopResult } from './vegeta.js';
+import { openLoop, RAMP_SECONDS, type OpenLoopResult } from './vegeta.js';
 import { treeCpuMicros, treePeakRssMb } from './proc.js';
 
 export interface ClosedLoopSample extends WrkResult {
@@ -22,7 +22,16 @@ export async function closedLoop(c: Case, seconds: number): Promise<ClosedLoopSa
   return { ...r, cpuUsPerRequest, rssMb: byRole(c, treePeakRssMb) };
 }
 
-/** Open-loop latency; vegeta's own first second (connections opening) is its warm-up. */
-export function fixedRate(c: Case, vegeta: string, rate: number, seconds: number): Promise<OpenLoopResult> {
-  return openLoop(vegeta, c.url, rate, seconds, c.headers);
+export interface FixedRateSample extends OpenLoopResult {
+  /** CPU per request at the fixed rate: every case at the same load, unlike the closed loop, where each runs flat out. */
+  readonly cpuUsPerRequest: Readonly<Record<string, number>>;
+}
+
+/** Open-loop latency and CPU; vegeta's own first second (connections opening) is its warm-up, counted in the CPU. */
+export async function fixedRate(c: Case, vegeta: string, rate: number, seconds: number): Promise<FixedRateSample> {
+  const before = byRole(c, treeCpuMicros);
+  const r = await openLoop(vegeta, c.url, rate, seconds, c.headers);
+  const after = byRole(c, treeCpuMicros);
+  const sent = rate * (seconds + RAMP_SECONDS);
+  return { ...r, cpuUsPerRequest: Object.fromEntries(Object.keys(before).map((role) => [role, Math.round((after[role]! - before[role]!) / sent)])) };
 }

@@ -7,13 +7,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cpus } from 'node:os';
 import { startCases, type CaseId } from './cases.js';
-import { closedLoop, fixedRate, type ClosedLoopSample } from './measure.js';
+import { closedLoop, fixedRate, type ClosedLoopSample, type FixedRateSample } from './measure.js';
 import { medianRows, printTable, targets, type BenchRow } from './report.js';
 import { renderChart } from './chart.js';
 import { goTool } from './go-tools.js';
 import { wrk } from './wrk.js';
 import { resetPeakRss } from './proc.js';
-import type { OpenLoopResult } from './vegeta.js';
 
 const repo = resolve(new URL('../..', import.meta.url).pathname);
 
@@ -35,7 +34,7 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchRow[]> {
   const bench = await startCases();
   try {
     const closed = new Map<CaseId, ClosedLoopSample[]>(bench.cases.map((c) => [c.id, []]));
-    const open = new Map<CaseId, OpenLoopResult[]>(bench.cases.map((c) => [c.id, []]));
+    const open = new Map<CaseId, FixedRateSample[]>(bench.cases.map((c) => [c.id, []]));
     let rate = o.rate ?? (Number(process.env.BENCH_RATE) || undefined);
     for (const c of bench.cases) await wrk(c.url, warmup, c.headers);
     for (const c of bench.cases) for (const p of Object.values(c.procs)) resetPeakRss(p.pid!);

@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { assertLoopback } from './loopback.js';
 
 const run = promisify(execFile);
-const RAMP_SECONDS = 1;
+export const RAMP_SECONDS = 1;
 const MAX_CONNECTIONS = 50;
 
 export interface OpenLoopResult {
