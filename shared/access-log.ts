@@ -5,11 +5,13 @@ import type { Exchange } from './exchange.js';
 import { plainAddress } from './http/forwarded.js';
 import type { RawRequest } from './http/gateway-io.js';
 
-export function logAccess(log: Logger, ex: Exchange, req: RawRequest, status: number, contentLength: unknown): void {
+/** upgrade: set for a WebSocket handshake, whose reply is a tunnel rather than a response. */
+export function logAccess(log: Logger, ex: Exchange, req: RawRequest, status: number, contentLength: unknown, upgrade?: 'websocket'): void {
   const trace = ex.trace;
   const identity = ex.identity;
   log.info({
     event: 'access',
+    upgrade,
     requestId: ex.requestId,
     traceId: trace?.traceId,
     spanId: trace?.spanId,

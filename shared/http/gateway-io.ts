@@ -6,7 +6,6 @@
 // endpoints fastify still serves (session login/logout) share the same code.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
-import type { Readable } from 'node:stream';
 
 export type RawRequest = IncomingMessage | Http2ServerRequest;
 export type RawResponse = ServerResponse | Http2ServerResponse;
@@ -28,7 +27,7 @@ export interface GatewayReply {
   headers(values: Readonly<Record<string, HeaderValue | undefined>>): GatewayReply;
   getHeader(name: string): unknown;
   removeHeader(name: string): GatewayReply;
-  send(body?: string | Buffer | Readable | PipedBody): GatewayReply;
+  send(body?: string | Buffer | PipedBody): GatewayReply;
 }
 
 /** A body that writes itself into the response (an upstream call streaming its response). */
@@ -51,18 +50,11 @@ export class ProxyRequest implements GatewayRequest {
 /** Headers the tier adds to every reply just before it goes out (HSTS; Connection: close while draining). */
 export type FinalHeaders = (raw: RawResponse) => void;
 
-const RESPONSE = Symbol('gatehouse.response');
-type PipedStream = Readable & { [RESPONSE]?: RawResponse };
-
 export class ProxyReply implements GatewayReply {
   sent = false;
   private status = 200;
 
   constructor(readonly raw: RawResponse, private readonly finalHeaders: FinalHeaders) {}
-
-  get statusCode(): number {
-    return this.status;
-  }
 
   code(status: number): this {
     this.status = status;
@@ -91,7 +83,7 @@ export class ProxyReply implements GatewayReply {
     return this;
   }
 
-  send(body?: string | Buffer | Readable | PipedBody): this {
+  send(body?: string | Buffer | PipedBody): this {
     this.sent = true;
     const raw = this.raw;
     raw.statusCode = this.status;
@@ -101,31 +93,9 @@ export class ProxyReply implements GatewayReply {
     } else if (typeof body === 'string' || Buffer.isBuffer(body)) {
       if (!raw.hasHeader('content-length')) raw.setHeader('content-length', Buffer.byteLength(body));
       raw.end(body);
-    } else if ('pipeTo' in body) {
-      body.pipeTo(raw);
     } else {
-      pipeStream(body, raw);
+      body.pipeTo(raw);
     }
     return this;
   }
-}
-
-// Prebuilt listeners (no closure per request): the body and the response find each other through a symbol.
-function pipeStream(body: PipedStream, raw: RawResponse): void {
-  body[RESPONSE] = raw;
-  body.once('error', destroyResponse);
-  (raw as ServerResponse & { [RESPONSE]?: Readable })[RESPONSE] = body;
-  raw.once('close', releaseBody);
-  body.pipe(raw as ServerResponse);
-}
-
-/** A body that failed mid-way must not look complete: the client's connection (or stream) goes. */
-function destroyResponse(this: PipedStream): void {
-  this[RESPONSE]?.destroy();
-}
-
-/** A client gone before the end frees the upstream connection instead of draining into nowhere. */
-function releaseBody(this: RawResponse & { [RESPONSE]?: Readable }): void {
-  const body = this[RESPONSE];
-  if (body !== undefined && !body.readableEnded) body.destroy();
 }

@@ -14,6 +14,7 @@ import { ERRORS, GatewayError, errorBody, type ErrorCode } from '../errors.js';
 import { upstreamHeadersOf, type ForwardSettings } from '../stages/forward-upstream.js';
 import type { TrustFn } from '../http/forwarded.js';
 import { requestIdOf } from '../http/request-id.js';
+import { logAccess } from '../access-log.js';
 
 export interface WebSocketProxy {
   /** The tier's stages before forwarding. */
@@ -56,21 +57,13 @@ async function tunnel(req: IncomingMessage, socket: Duplex, head: Buffer, o: Web
     socket.on('close', () => upgraded.socket.destroy());
     upgraded.socket.on('close', () => socket.destroy());
     socket.pipe(upgraded.socket).pipe(socket);
-    logUpgrade(o.log, ex, req, 101);
+    logAccess(o.log, ex, req, 101, undefined, 'websocket');
   } catch (err) {
     const code: ErrorCode = err instanceof GatewayError ? err.code : 'internal';
     ex.reason = err instanceof GatewayError ? err.reason : (err as Error).message;
     const body = errorBody(code, ex.requestId);
     const extra = err instanceof GatewayError && err.headers ? Object.entries(err.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('') : '';
     socket.end(`HTTP/1.1 ${ERRORS[code].status} Refused\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`);
-    logUpgrade(o.log, ex, req, ERRORS[code].status);
+    logAccess(o.log, ex, req, ERRORS[code].status, undefined, 'websocket');
   }
-}
-
-function logUpgrade(log: Logger, ex: Exchange, req: IncomingMessage, status: number): void {
-  log.info({
-    event: 'access', upgrade: 'websocket', requestId: ex.requestId, traceId: ex.trace?.traceId, spanId: ex.trace?.spanId,
-    method: req.method, path: ex.path || (req.url ?? '').slice(0, 256), route: ex.route?.name, service: ex.service, upstream: ex.upstream,
-    status, client: ex.forwarded?.clientIp, consumer: ex.identity?.consumer, authMethod: ex.identity?.method, auth: ex.authDetail, reason: ex.reason,
-  });
 }
