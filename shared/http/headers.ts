@@ -18,13 +18,18 @@ const GATEWAY_OWNED = new Set([
   'forwarded', 'x-real-ip', 'x-request-id', 'traceparent', 'tracestate',
 ]);
 
+/**
+ * The header names a Connection header lists, to be dropped with it; undefined when it lists only
+ * names dropped anyway ("keep-alive", "close": nearly every response), so no set is built per request.
+ */
 function connectionTokens(value: string | string[] | undefined): Set<string> | undefined {
   if (value === undefined) return undefined;
+  if (value === 'keep-alive' || value === 'close') return undefined; // what Node and undici send
   const text = Array.isArray(value) ? value.join(',') : value;
-  const tokens = new Set<string>();
+  let tokens: Set<string> | undefined;
   for (const t of text.split(',')) {
     const name = t.trim().toLowerCase();
-    if (name) tokens.add(name);
+    if (name && name !== 'close' && !HOP_BY_HOP.has(name)) (tokens ??= new Set()).add(name);
   }
   return tokens;
 }
@@ -43,14 +48,28 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders): Record<st
   return out;
 }
 
-export function clientResponseHeaders(upstream: Record<string, string | string[] | undefined>): OutgoingHttpHeaders {
-  const listed = connectionTokens(upstream.connection);
-  const out: OutgoingHttpHeaders = {};
-  for (const name in upstream) {
-    if (HOP_BY_HOP.has(name) || listed?.has(name)) continue;
-    const value = upstream[name];
-    if (value !== undefined) out[name] = value;
+/**
+ * The headers of an upstream response as the client gets them, straight from undici's raw
+ * [name, value, ...] pairs in one pass: lower-case names, repeated names as arrays, hop-by-hop
+ * headers and those the Connection header lists left out.
+ */
+export function clientResponseHeaders(raw: readonly Buffer[]): OutgoingHttpHeaders {
+  const out: Record<string, string | string[]> = {};
+  let listed: Set<string> | undefined;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i]!.toString('latin1').toLowerCase();
+    const value = raw[i + 1]!.toString('latin1');
+    if (name === 'connection') {
+      const tokens = connectionTokens(value);
+      if (tokens !== undefined) listed = listed === undefined ? tokens : new Set([...listed, ...tokens]);
+      continue;
+    }
+    if (HOP_BY_HOP.has(name)) continue;
+    const seen = out[name];
+    if (seen === undefined) out[name] = value;
+    else if (Array.isArray(seen)) seen.push(value);
+    else out[name] = [seen, value];
   }
+  if (listed !== undefined) for (const name of listed) delete out[name];
   return out;
 }
-

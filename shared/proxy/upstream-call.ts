@@ -8,7 +8,8 @@
 // The call pauses undici's parser when the response head arrives, so the
 // forward stage can look at the status (a retry on 502-504 discards the body
 // and keeps the connection) before any byte reaches the client.
-import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { clientResponseHeaders } from '../http/headers.js';
 import type { RawResponse } from '../http/gateway-io.js';
 
 const CALL = Symbol('gatehouse.upstreamCall');
@@ -16,7 +17,8 @@ type Sink = RawResponse & { [CALL]?: UpstreamCall };
 
 export class UpstreamCall {
   statusCode = 0;
-  headers: IncomingHttpHeaders = {};
+  /** The response's headers as the client gets them (hop-by-hop ones dropped). */
+  clientHeaders: OutgoingHttpHeaders = {};
   /** Resolves with this call once the response head arrived; rejects when no response came. */
   readonly started: Promise<UpstreamCall>;
   private resolve!: (call: UpstreamCall) => void;
@@ -50,7 +52,7 @@ export class UpstreamCall {
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true; // 1xx: informational, the real response follows
     this.statusCode = statusCode;
-    this.headers = headerObject(rawHeaders);
+    this.clientHeaders = clientResponseHeaders(rawHeaders);
     this.resumeFn = resume;
     this.resolve(this);
     return false; // paused until pipeTo() or discard()
@@ -116,18 +118,4 @@ function resumeCall(this: Sink): void {
 /** A client gone before the end frees the upstream connection instead of streaming into nowhere. */
 function abandonCall(this: Sink): void {
   this[CALL]?.clientClosed();
-}
-
-/** undici's raw [name, value, ...] pairs as Node's header object: lower-case names, repeated names as arrays. */
-function headerObject(raw: Buffer[]): IncomingHttpHeaders {
-  const headers: Record<string, string | string[]> = {};
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1').toLowerCase();
-    const value = raw[i + 1]!.toString('latin1');
-    const seen = headers[name];
-    if (seen === undefined) headers[name] = value;
-    else if (Array.isArray(seen)) seen.push(value);
-    else headers[name] = [seen, value];
-  }
-  return headers;
 }

@@ -4,7 +4,7 @@
 import type { Stage, Exchange } from '../exchange.js';
 import { GatewayError } from '../errors.js';
 import { traceparentOf } from '../trace.js';
-import { upstreamRequestHeaders, clientResponseHeaders } from '../http/headers.js';
+import { upstreamRequestHeaders } from '../http/headers.js';
 import { withoutCookies } from '../http/cookies.js';
 import { forward, requestBody } from '../proxy/forward.js';
 import type { UpstreamPools } from '../proxy/pools.js';
@@ -70,7 +70,7 @@ export function forwardUpstream(s: ForwardSettings): Stage {
       }
       ex.retries = attempt;
       try {
-        reply.code(res.statusCode).headers(clientResponseHeaders(res.headers));
+        reply.code(res.statusCode).headers(res.clientHeaders);
         if (ex.responseEdits !== undefined) {
           for (const name of ex.responseEdits.remove) reply.removeHeader(name);
           reply.headers(ex.responseEdits.set);
