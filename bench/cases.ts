@@ -1,5 +1,6 @@
 // Every case of the benchmark, started on loopback behind the same backend:
-// the backend itself, nginx one and two hops, HAProxy, Caddy, the Node floor,
+// the backend itself, nginx one and two hops, HAProxy, Caddy, the Node floor
+// (one hop, and two with TLS on the first, as the two tiers are),
 // Express Gateway, and Gatehouse bare and secured.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Agent, request } from 'undici';
@@ -17,7 +18,7 @@ import { ensureDevCertificates } from '../shared/tls/dev-certs.js';
 import { startRedis } from '../test/harness/redis.js';
 import { startConsul } from '../test/harness/consul.js';
 
-export type CaseId = 'B0' | 'B1' | 'B2' | 'haproxy' | 'caddy' | 'floor' | 'express-gateway' | 'bare' | 'secured';
+export type CaseId = 'B0' | 'B1' | 'B2' | 'haproxy' | 'caddy' | 'floor' | 'floor2' | 'express-gateway' | 'bare' | 'secured';
 
 export interface Case {
   readonly id: CaseId;
@@ -80,6 +81,13 @@ export async function startCases(tierNodeArgs: readonly string[] = []): Promise<
       await one('haproxy', 'HAProxy 1 hop', 'haproxy', (port) => startHaproxy(port, pB)),
       await one('caddy', 'Caddy 1 hop', 'caddy', (port) => startCaddy(goTool('caddy'), port, pB)),
       await one('floor', 'Node floor (node:http + undici)', 'node', (port) => node('bench/node-floor.js', [String(port), `http://127.0.0.1:${pB}`])),
+      // The structural floor of a two-tier Node design, as B2 is nginx's: TLS in, a plain hop, the backend.
+      await start(async () => {
+        const [p1, p2] = [await freePort(), await freePort()];
+        const second = node('bench/node-floor.js', [String(p2), `http://127.0.0.1:${pB}`]);
+        const first = node('bench/node-floor.js', [String(p1), `http://127.0.0.1:${p2}`, certs.keyFile, certs.certFile]);
+        return { case: { id: 'floor2', name: 'Node floor 2 hops (TLS, then plain)', url: `https://127.0.0.1:${p1}/`, procs: { first, second } }, children: [first, second] };
+      }),
       await one('express-gateway', 'Express Gateway 1 hop', 'eg', (port) => startExpressGateway(ensureExpressGateway(), port, pB)),
       await gatehouse('bare', 'Gatehouse bare (TLS edge -> router)', (ports) => bareConfig(dir, ports, certs, pB)),
       await gatehouse('secured', 'Gatehouse secured (JWT, rate limit, authz, Consul)', (ports) => securedConfig(dir, ports, certs, redis.url, consul.address), [`authorization: Bearer ${token}`]),

@@ -79,6 +79,21 @@ export function targets(rows: readonly BenchRow[]): Target[] {
   ];
 }
 
+/**
+ * Not a target: each Gatehouse tier against the matching hop of the two-hop Node floor (TLS first,
+ * flat out and at the fixed rate), to tell what the two-tier design costs from what our code costs.
+ */
+export function againstTwoHopFloor(rows: readonly BenchRow[]): { readonly name: string; readonly flatOut: number; readonly atFixedRate: number }[] {
+  const floor2 = rows.find((r) => r.id === 'floor2');
+  if (floor2 === undefined) return [];
+  const hop = { edge: 'first', router: 'second' } as const;
+  return rows.filter((r) => r.id === 'bare' || r.id === 'secured').flatMap((r) => (['edge', 'router'] as const).map((tier) => ({
+    name: `${r.id} ${tier} CPU/req, x ${hop[tier]} hop of the two-hop floor`,
+    flatOut: round2(r.cpuUsPerRequest[tier]! / (floor2.cpuUsPerRequest[hop[tier]] || 1)),
+    atFixedRate: round2(r.fixedRate.cpuUsPerRequest[tier]! / (floor2.fixedRate.cpuUsPerRequest[hop[tier]] || 1)),
+  })));
+}
+
 export function printTable(rows: readonly BenchRow[], goals: readonly Target[], out: (line: string) => void = console.log): void {
   const rate = rows[0]?.fixedRate.rate ?? 0;
   const n = (x: number, w: number, d = 2) => x.toFixed(d).padStart(w);
@@ -89,4 +104,5 @@ export function printTable(rows: readonly BenchRow[], goals: readonly Target[], 
   }
   out('latency in ms; closed loop: wrk, 50 keep-alive connections; fixed rate: vegeta, open loop, the same rate for every case');
   for (const g of goals) out(`${g.met ? 'met   ' : 'MISSED'} ${g.name}: ${g.measured} (target ${g.atMost ? '<=' : '>='} ${g.limit})`);
+  for (const r of againstTwoHopFloor(rows)) out(`(reference) ${r.name}: ${r.flatOut} flat out, ${r.atFixedRate} at the fixed rate`);
 }

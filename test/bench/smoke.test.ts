@@ -19,7 +19,7 @@ test('every benchmark case runs and reports throughput, latency at a fixed rate,
   need('haproxy', 'apt-get install haproxy');
   need('wrk', 'apt-get install wrk');
   const rows = await runBench({ rounds: 1, seconds: 1, warmupSeconds: 1, rate: 50, save: false });
-  assert.deepEqual(rows.map((r) => r.id), ['B0', 'B1', 'B2', 'haproxy', 'caddy', 'floor', 'express-gateway', 'bare', 'secured']);
+  assert.deepEqual(rows.map((r) => r.id), ['B0', 'B1', 'B2', 'haproxy', 'caddy', 'floor', 'floor2', 'express-gateway', 'bare', 'secured']);
   for (const r of rows) {
     assert.ok(r.rps > 0 && r.p50ms > 0 && r.p99ms >= r.p50ms, `${r.case}: ${JSON.stringify(r)}`);
     assert.ok(r.fixedRate.rate === 50 && r.fixedRate.p50ms > 0 && r.fixedRate.p99ms >= r.fixedRate.p50ms, `${r.case} at the fixed rate: ${JSON.stringify(r.fixedRate)}`);
