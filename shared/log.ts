@@ -1,6 +1,6 @@
 // pino JSON logging for both tiers: one logger per process, redaction of
 // credentials wherever headers or queries could appear. The access line
-// itself is written by tier-app.ts, the same shape on both tiers.
+// itself is serialized by access-log.ts into this logger's destination.
 import pino, { type Logger, type DestinationStream } from 'pino';
 
 export type Tier = 'edge' | 'router' | 'dev';
