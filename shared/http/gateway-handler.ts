@@ -37,7 +37,7 @@ export function gatewayHandler(o: GatewayHandlerOptions): RequestListener {
       const id = requestIdOf(req, trust);
       const ex = new Exchange(id);
       (res as TrackedResponse)[EXCHANGE] = ex;
-      res.once('close', logOnClose);
+      res.on('close', logOnClose); // a response closes once: no once() wrapper to allocate
       res.setHeader('x-request-id', id);
       const request = new ProxyRequest(id, req);
       const reply = new ProxyReply(res, finalHeaders);
@@ -46,7 +46,7 @@ export function gatewayHandler(o: GatewayHandlerOptions): RequestListener {
         sendError(reply, 'not_found', id);
         return;
       }
-      void run(log, stages, ex, request, reply);
+      run(log, stages, ex, request, reply);
     } catch (err) {
       // A throw here would be an uncaught exception in the server's 'request' event: the whole process.
       log.error({ err }, 'request listener failed');
@@ -55,13 +55,20 @@ export function gatewayHandler(o: GatewayHandlerOptions): RequestListener {
   };
 }
 
-async function run(log: Logger, stages: readonly Stage[], ex: Exchange, request: GatewayRequest, reply: ProxyReply): Promise<void> {
+function run(log: Logger, stages: readonly Stage[], ex: Exchange, request: GatewayRequest, reply: ProxyReply): void {
+  let pending: void | Promise<void>;
   try {
-    await runStages(stages, ex, request, reply);
-    if (!reply.sent) throw new Error('no stage answered the request');
+    pending = runStages(stages, ex, request, reply);
   } catch (err) {
     replyWithError(log, err, ex, request, reply);
+    return;
   }
+  if (pending === undefined) answered(log, ex, request, reply);
+  else pending.then(() => answered(log, ex, request, reply), (err: unknown) => replyWithError(log, err, ex, request, reply));
+}
+
+function answered(log: Logger, ex: Exchange, request: GatewayRequest, reply: ProxyReply): void {
+  if (!reply.sent) replyWithError(log, new Error('no stage answered the request'), ex, request, reply);
 }
 
 function finalHeadersOf(o: GatewayHandlerOptions): FinalHeaders {

@@ -27,6 +27,7 @@ export class UpstreamCall {
   private resumeFn: (() => void) | undefined = undefined;
   private sink: Sink | undefined = undefined;
   private discarding = false;
+  private listensForDrain = false;
   private ended = false;
   private failure: unknown = undefined;
   private abortReason: unknown = undefined;
@@ -61,7 +62,13 @@ export class UpstreamCall {
   onData(chunk: Buffer): boolean {
     if (this.discarding) return true;
     this.counter.bytesOut += chunk.length;
-    return (this.sink as ServerResponse).write(chunk);
+    if ((this.sink as ServerResponse).write(chunk)) return true;
+    // Backpressure: undici pauses until drained() resumes it. Listened for only now, as most bodies never fill the socket.
+    if (!this.listensForDrain) {
+      this.listensForDrain = true;
+      this.sink!.on('drain', resumeCall);
+    }
+    return false;
   }
 
   onComplete(): void {
@@ -87,8 +94,7 @@ export class UpstreamCall {
     }
     this.sink = sink;
     sink[CALL] = this;
-    sink.on('drain', resumeCall);
-    sink.once('close', abandonCall);
+    sink.on('close', abandonCall);
     if (this.ended) sink.end();
     else this.resumeFn!();
   }
