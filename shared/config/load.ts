@@ -20,7 +20,7 @@ export class ConfigError extends Error {
 // fresh objects, which overflows V8's transition table of the empty object literal for the rest of
 // the process: from then on every object built from {} by adding properties (Node's own tick
 // objects and header objects among them) takes V8's slow path, measured at 40x per object and
-// 20-30% of a tier's CPU per request. A valid config, the normal case, is checked by the plain
+// about a tenth of a tier's CPU per request. A valid config, the normal case, is checked by the plain
 // validator; the all-errors one is compiled only to report a config that failed.
 const ajvOptions = { useDefaults: true, strict: false, verbose: true } as const;
 const validate = new Ajv(ajvOptions).compile<Config>(ConfigSchema);
