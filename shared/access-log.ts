@@ -13,8 +13,10 @@ import pino, { type Logger, type DestinationStream } from 'pino';
 import type { Exchange } from './exchange.js';
 import { plainAddress } from './http/forwarded.js';
 import type { RawRequest } from './http/gateway-io.js';
+import { withoutQuery } from './routing/path.js';
 
 const INFO = 30;
+const { chindingsSym, streamSym } = pino.symbols;
 type PinoInternals = Logger & { [key: symbol]: unknown };
 
 /** upgrade: set for a WebSocket handshake, whose reply is a tunnel rather than a response. */
@@ -23,14 +25,14 @@ export function logAccess(log: Logger, ex: Exchange, req: RawRequest, status: nu
   const internals = log as PinoInternals;
   const trace = ex.trace;
   const identity = ex.identity;
-  let line = `{"level":"info","time":"${isoNow(Date.now())}"${internals[pino.symbols.chindingsSym] as string},"event":"access"`;
+  let line = `{"level":"info","time":"${isoNow(Date.now())}"${internals[chindingsSym] as string},"event":"access"`;
   if (upgrade !== undefined) line += `,"upgrade":"${upgrade}"`;
   line += `,"requestId":${quote(ex.requestId)}`;
   if (trace !== undefined) {
     line += `,"traceId":"${trace.traceId}","spanId":"${trace.spanId}"`;
     if (trace.parentSpanId !== undefined) line += `,"parentSpanId":"${trace.parentSpanId}"`;
   }
-  line += `,"method":${quote(req.method ?? '')},"path":${quote(ex.path || pathOf(req.url ?? ''))}`;
+  line += `,"method":${quote(req.method ?? '')},"path":${quote(ex.path || withoutQuery(req.url ?? '').slice(0, 256))}`;
   line += field('route', ex.route?.name) + field('service', ex.service) + field('upstream', ex.upstream);
   line += `,"status":${status},"bytesOut":${ex.bytesOut || Number(contentLength ?? 0)},"durationMs":${Math.round((performance.now() - ex.startedAt) * 100) / 100}`;
   line += `,"client":${quote(ex.forwarded?.clientIp ?? plainAddress(req.socket?.remoteAddress))}`;
@@ -38,7 +40,7 @@ export function logAccess(log: Logger, ex: Exchange, req: RawRequest, status: nu
   if (ex.authDetail !== undefined) line += `,"auth":${JSON.stringify(ex.authDetail)}`;
   if (ex.retries > 0) line += `,"retries":${ex.retries}`;
   line += `${field('reason', ex.reason)}}\n`;
-  (internals[pino.symbols.streamSym] as DestinationStream).write(line);
+  (internals[streamSym] as DestinationStream).write(line);
 }
 
 function field(name: string, value: string | undefined): string {
@@ -52,12 +54,6 @@ function quote(value: string): string {
     if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) return JSON.stringify(value);
   }
   return `"${value}"`;
-}
-
-/** The path of a request no stage normalised (refused early), without its query: queries can carry secrets. */
-function pathOf(url: string): string {
-  const q = url.indexOf('?');
-  return (q === -1 ? url : url.slice(0, q)).slice(0, 256);
 }
 
 // Date#toISOString measured about 1 us a call here; the minute's prefix is

@@ -16,6 +16,7 @@ import type { TimeoutsConfig } from './config/schema.js';
 import { baseServerOptions } from './http/server-options.js';
 import { gatewayHandler, replyWithError, type GatewayHandlerOptions, type RequestListener } from './http/gateway-handler.js';
 import { requestIdOf } from './http/request-id.js';
+import { withoutQuery } from './routing/path.js';
 import { logAccess } from './access-log.js';
 import type { RawRequest } from './http/gateway-io.js';
 
@@ -53,7 +54,7 @@ function createTierServer(o: TierAppOptions, fastifyHandler: RequestListener) {
   const gateway = gatewayHandler(o);
   const paths = o.fastifyPaths;
   const listener: RequestListener = paths === undefined || paths.size === 0 ? gateway
-    : (req, res) => (req.method === 'POST' && paths.has(pathOf(req.url ?? '')) ? fastifyHandler : gateway)(req, res);
+    : (req, res) => (req.method === 'POST' && paths.has(withoutQuery(req.url ?? '')) ? fastifyHandler : gateway)(req, res);
   const t = o.timeouts;
   if (o.tls) {
     // Nagle's algorithm is on by default for TLS servers (not for http.Server): a reply split over two
@@ -71,7 +72,6 @@ function createTierServer(o: TierAppOptions, fastifyHandler: RequestListener) {
   return server;
 }
 
-const pathOf = (url: string) => { const q = url.indexOf('?'); return q === -1 ? url : url.slice(0, q); };
 
 declare module 'fastify' {
   interface FastifyRequest {

@@ -21,7 +21,9 @@ export class ConfigError extends Error {
 // the process: from then on every object built from {} by adding properties (Node's own tick
 // objects and header objects among them) takes V8's slow path, measured at 40x per object and
 // about a tenth of a tier's CPU per request. A valid config, the normal case, is checked by the plain
-// validator; the all-errors one is compiled only to report a config that failed.
+// validator; the all-errors one is compiled only to report a config that failed. Compiling it
+// still leaves that mark: a tier that one day reloads its config while serving should check a
+// candidate in a worker thread (its own V8 heap), not in the serving process.
 const ajvOptions = { useDefaults: true, strict: false, verbose: true } as const;
 const validate = new Ajv(ajvOptions).compile<Config>(ConfigSchema);
 let reportAll: typeof validate | undefined;

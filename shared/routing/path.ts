@@ -4,6 +4,12 @@
 // NUL; resolves dot segments; merges repeated slashes; decodes percent-encoded
 // unreserved characters so /%61dmin cannot slip past a rule for /admin.
 
+/** A request target without its query: for matching a raw target, and for logging one, as queries can carry secrets. */
+export function withoutQuery(target: string): string {
+  const q = target.indexOf('?');
+  return q === -1 ? target : target.slice(0, q);
+}
+
 export type NormalizedTarget = { readonly path: string; readonly search: string } | undefined;
 
 const UNRESERVED = /^[A-Za-z0-9\-_~]$/;

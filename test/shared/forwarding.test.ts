@@ -49,3 +49,15 @@ test('response headers drop hop-by-hop and Connection-listed ones', () => {
   assert.deepEqual(out, { 'content-type': 'a', 'set-cookie': ['a=1', 'b=2'], vary: 'accept' });
   assert.deepEqual(clientResponseHeaders(raw('connection', 'close', 'content-length', '2')), { 'content-length': '2' });
 });
+
+test('trust answers stay right for every peer, past the bound where remembered answers are forgotten', () => {
+  const trust = compileTrust(['10.0.0.0/8']);
+  for (let round = 0; round < 2; round++) {
+    for (let i = 0; i < 5_000; i++) {
+      const a = (i >> 8) & 255, b = i & 255;
+      assert.equal(trust(`10.${a}.${b}.1`, 0), true);
+      assert.equal(trust(`11.${a}.${b}.1`, 0), false);
+    }
+  }
+  assert.equal(trust('not an address', 0), false);
+});
