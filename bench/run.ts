@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { cpus } from 'node:os';
 import { startCases, type CaseId } from './cases.js';
 import { closedLoop, fixedRate, type ClosedLoopSample, type FixedRateSample } from './measure.js';
-import { againstTwoHopFloor, medianRows, printTable, targets, type BenchRow } from './report.js';
+import { againstTwoHopFloor, medianRows, printTable, targets, targetsOfTwoHopFloor, type BenchRow } from './report.js';
 import { renderChart } from './chart.js';
 import { goTool } from './go-tools.js';
 import { wrk } from './wrk.js';
@@ -66,7 +66,7 @@ function save(rows: readonly BenchRow[], goals: ReturnType<typeof targets>, run:
   mkdirSync(dir, { recursive: true });
   const at = new Date().toISOString();
   const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version };
-  const json = JSON.stringify({ at, machine, ...run, connections: 50, rows, targets: goals, againstTwoHopFloor: againstTwoHopFloor(rows) }, null, 2);
+  const json = JSON.stringify({ at, machine, ...run, connections: 50, rows, targets: goals, againstTwoHopFloor: againstTwoHopFloor(rows), twoHopFloorTargets: targetsOfTwoHopFloor(rows) }, null, 2);
   const file = join(dir, `${at.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, json);
   writeFileSync(join(dir, 'latest.json'), json);

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { runBench } from '../../bench/run.js';
-import { targets } from '../../bench/report.js';
+import { targets, targetsOfTwoHopFloor } from '../../bench/report.js';
 
 function need(binary: string, how: string): void {
   try {
@@ -31,4 +31,12 @@ test('every benchmark case runs and reports throughput, latency at a fixed rate,
   const goals = targets(rows);
   assert.equal(goals.length, 14, 'four CPU ratios flat out and four at the fixed rate, throughput against Express Gateway, p99 at the fixed rate, four RSS limits');
   for (const g of goals) assert.ok(Number.isFinite(g.measured), g.name);
+  // The reference: the two-hop floor read as both tiers, its first hop as the edge, its second as the router.
+  const floor2 = rows.find((r) => r.id === 'floor2')!;
+  const floorGoals = targetsOfTwoHopFloor(rows);
+  assert.deepEqual(floorGoals.map((g) => g.name), goals.map((g) => g.name));
+  assert.equal(floorGoals[0]!.measured, floor2.ratios.cpuVsFloor.first);
+  assert.equal(floorGoals[1]!.measured, floor2.ratios.cpuVsFloor.second);
+  assert.equal(floorGoals[5]!.measured, floor2.ratios.cpuVsFloorAtFixedRate.second);
+  assert.equal(floorGoals.at(-1)!.measured, floor2.rssMb.second);
 });
