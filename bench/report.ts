@@ -79,7 +79,7 @@ export function targets(rows: readonly BenchRow[], tiers?: TierRows): Target[] {
     atMost('secured router CPU/req, x Node floor, at the fixed rate', secured.ratios.cpuVsFloorAtFixedRate.router!, 1.4),
     { name: 'secured req/s, x Express Gateway', measured: secured.ratios.rpsVsExpressGateway, limit: 2, atMost: false, met: secured.ratios.rpsVsExpressGateway >= 2 },
     atMost('secured p99 at the fixed rate, x Node floor', secured.fixedRate.p99ms / Math.max(floor.fixedRate.p99ms, 0.001), 3),
-    ...(['bare', 'secured'] as const).flatMap((id) => Object.entries((id === 'bare' ? bare : secured).rssMb).map(([role, mb]) => atMost(`${id} ${role} peak RSS, MB`, mb, 150))),
+    ...Object.entries({ bare, secured }).flatMap(([id, r]) => Object.entries(r.rssMb).map(([role, mb]) => atMost(`${id} ${role} peak RSS, MB`, mb, 150))),
   ];
 }
 
