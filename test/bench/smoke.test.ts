@@ -24,10 +24,15 @@ test('every benchmark case runs and reports throughput, latency at a fixed rate,
     assert.ok(r.rps > 0 && r.p50ms > 0 && r.p99ms >= r.p50ms, `${r.case}: ${JSON.stringify(r)}`);
     assert.ok(r.fixedRate.rate === 50 && r.fixedRate.p50ms > 0 && r.fixedRate.p99ms >= r.fixedRate.p50ms, `${r.case} at the fixed rate: ${JSON.stringify(r.fixedRate)}`);
     assert.equal(r.errors, 0, `${r.case} answered every request with 2xx`);
-    for (const [proc, cpu] of Object.entries(r.cpuUsPerRequest)) assert.ok(cpu > 0 && r.fixedRate.cpuUsPerRequest[proc]! > 0 && r.rssMb[proc]! > 0, `${r.case} ${proc}`);
+    // /proc counts CPU in 10 ms ticks: at the smoke run's fixed rate (about 100 requests) nginx or HAProxy
+    // can spend less than one tick, a true 0; the Gatehouse tiers, checked below, never do.
+    for (const [proc, cpu] of Object.entries(r.cpuUsPerRequest)) assert.ok(cpu > 0 && r.fixedRate.cpuUsPerRequest[proc]! >= 0 && r.rssMb[proc]! > 0, `${r.case} ${proc}`);
     assert.ok(Number.isFinite(r.ratios.rpsVsB1) && Number.isFinite(r.ratios.rpsVsExpressGateway), `${r.case} ratios`);
   }
-  for (const r of rows.slice(-2)) assert.deepEqual(Object.keys(r.cpuUsPerRequest).sort(), ['edge', 'router']);
+  for (const r of rows.slice(-2)) {
+    assert.deepEqual(Object.keys(r.cpuUsPerRequest).sort(), ['edge', 'router']);
+    for (const [tier, cpu] of Object.entries(r.fixedRate.cpuUsPerRequest)) assert.ok(cpu > 0, `${r.case} ${tier} at the fixed rate`);
+  }
   const goals = targets(rows);
   assert.equal(goals.length, 14, 'four CPU ratios flat out and four at the fixed rate, throughput against Express Gateway, p99 at the fixed rate, four RSS limits');
   for (const g of goals) assert.ok(Number.isFinite(g.measured), g.name);
