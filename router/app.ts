@@ -7,7 +7,7 @@ import { ServiceDirectory } from '../shared/discovery/directory.js';
 import { UpstreamPools } from '../shared/proxy/pools.js';
 import { compileTrust } from '../shared/http/forwarded.js';
 import { buildTierApp } from '../shared/tier-app.js';
-import { buildAdminApp } from '../shared/admin.js';
+import { buildAdminApp, isReady, type ReadinessChecks } from '../shared/admin.js';
 import { connectRedis, redisCheck } from '../shared/redis.js';
 import { listenOn, type TierRuntime } from '../shared/runtime.js';
 import { routerPipeline, routerForward, routerRouteStages } from './pipeline.js';
@@ -29,21 +29,22 @@ export function buildRouter(config: Readonly<Config>, log: Logger): TierRuntime 
 
   const registration = rc.register && config.consul ? new Registration(rc.register, config.consul, log) : undefined;
 
+  const readiness: ReadinessChecks = () => ({
+    config: { ok: true },
+    serving: { ok: !runtime.draining },
+    discovery: { ...directory.status(), ok: directory.status().ready },
+    ...(redis && { redis: redisCheck(redis) }),
+    ...(registration && { registration: registration.status() }),
+  });
   const runtime: TierRuntime = {
     log,
     app,
     draining: false,
-    admin: buildAdminApp(log, () => ({
-      config: { ok: true },
-      serving: { ok: !runtime.draining },
-      discovery: { ...directory.status() , ok: directory.status().ready },
-      ...(redis && { redis: redisCheck(redis) }),
-      ...(registration && { registration: registration.status() }),
-    })),
+    admin: buildAdminApp(log, readiness),
     async listen() {
       const url = await listenOn(app, rc.listen, 'http');
       const adminUrl = await listenOn(runtime.admin, rc.admin, 'http');
-      registration?.start(rc.listen.host, Number(new URL(url).port), `${adminUrl}/ready`);
+      registration?.start(rc.listen.host, Number(new URL(url).port), `${adminUrl}/ready`, () => isReady(readiness));
       return { url, adminUrl };
     },
     async close() {

@@ -33,8 +33,12 @@ export class Registration {
     this.consul = consulClient(consul);
   }
 
-  /** Registers (and keeps retrying in the background until it succeeds). */
-  start(address: string, port: number, readyUrl: string): void {
+  /**
+   * Registers (and keeps retrying in the background until it succeeds). The check starts in the state
+   * readyNow() gives: Consul would otherwise hold a ready instance critical until its first check, up to
+   * a whole interval later, and edges would not send it traffic until then.
+   */
+  start(address: string, port: number, readyUrl: string, readyNow: () => boolean): void {
     const advertise = this.config.advertiseAddress ?? (isUnspecified(address) ? primaryAddress() : address);
     // Consul's check runs elsewhere: an admin listener on every interface is reached at the advertised address.
     const check = new URL(readyUrl);
@@ -48,7 +52,7 @@ export class Registration {
         port,
         tags: this.config.tags,
         meta: { 'gatehouse-tier': 'router' },
-        check: { http: check.toString(), interval: `${this.config.checkIntervalSeconds}s`, timeout: '2s', deregistercriticalserviceafter: `${this.config.deregisterCriticalAfterSeconds}s` },
+        check: { http: check.toString(), interval: `${this.config.checkIntervalSeconds}s`, timeout: '2s', deregistercriticalserviceafter: `${this.config.deregisterCriticalAfterSeconds}s`, status: readyNow() ? 'passing' : 'critical' },
       } as never).then(() => {
         this.registered = true;
         this.log.info({ event: 'consul-registered', service: this.config.service, id: this.id, address: advertise, port }, 'registered in Consul');

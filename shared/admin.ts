@@ -12,12 +12,17 @@ export interface ReadinessCheck {
 
 export type ReadinessChecks = () => Record<string, ReadinessCheck>;
 
+const everyOk = (results: Record<string, ReadinessCheck>) => Object.values(results).every((c) => c.ok);
+
+/** What /ready answers, also read by a router registering in Consul. */
+export const isReady = (checks: ReadinessChecks): boolean => everyOk(checks());
+
 export function buildAdminApp(log: Logger, checks: ReadinessChecks): FastifyInstance {
   const app = fastify(baseServerOptions(log)) as unknown as FastifyInstance;
   app.get('/live', async (_req, reply) => reply.header('cache-control', 'no-store').send({ status: 'ok' }));
   app.get('/ready', async (_req, reply) => {
     const results = checks();
-    const ready = Object.values(results).every((c) => c.ok);
+    const ready = everyOk(results);
     return reply.code(ready ? 200 : 503).header('cache-control', 'no-store').send({ ready, checks: results });
   });
   return app;
