@@ -7,6 +7,7 @@ import type { Instance, InstanceSource } from './instance.js';
 import { OutlierDetector, type OutlierConfig } from '../resilience/outlier-detection.js';
 import { CircuitBreaker, type CircuitBreakerConfig, type Admission } from '../resilience/circuit-breaker.js';
 import { RetryBudget, type RetryConfig } from '../resilience/retry-budget.js';
+import { ConnectionQueue } from '../resilience/connection-queue.js';
 import { hashKeyFn, type HashKeyFn } from '../balancer/hash-key.js';
 
 export interface ResilienceConfig {
@@ -20,6 +21,7 @@ export interface ResilienceConfig {
 export class UpstreamService {
   readonly outliers: OutlierDetector;
   readonly breaker: CircuitBreaker;
+  readonly connections: ConnectionQueue;
   readonly budget: RetryBudget;
   readonly retry: RetryConfig;
   readonly connectTimeoutMs: number;
@@ -29,6 +31,7 @@ export class UpstreamService {
   constructor(readonly name: string, readonly source: InstanceSource, private readonly balancer: Balancer, resilience: ResilienceConfig) {
     this.outliers = new OutlierDetector(resilience.outlierDetection);
     this.breaker = new CircuitBreaker(resilience.circuitBreaker);
+    this.connections = new ConnectionQueue(resilience.circuitBreaker.maxConnections, resilience.circuitBreaker.maxPending);
     this.budget = new RetryBudget(resilience.retry);
     this.retry = resilience.retry;
     this.connectTimeoutMs = resilience.connectTimeoutMs;
@@ -42,11 +45,14 @@ export class UpstreamService {
     return this.balancer.pick(this.outliers.filter(instances), ctx);
   }
 
-  admit(): Admission {
+  /** Whether an attempt on this instance may start; on 'ok', begin() and end() must follow. */
+  admit(instance: Instance): Admission | 'queue-full' {
+    if (!this.connections.admits(instance.origin)) return 'queue-full';
     return this.breaker.tryAcquire();
   }
 
   begin(instance: Instance): void {
+    this.connections.start(instance.origin);
     this.balancer.onStart?.(instance);
   }
 
@@ -55,9 +61,10 @@ export class UpstreamService {
     this.balancer.onEnd?.(instance, latencyMs, ok);
     this.outliers.onResult(instance.id, ok);
     this.breaker.release(ok);
+    this.connections.finish(instance.origin);
   }
 
   status(): Record<string, unknown> {
-    return { ...this.source.status, breaker: this.breaker.state(), ejected: this.outliers.status().ejected.length };
+    return { ...this.source.status, breaker: this.breaker.state(), pending: this.connections.pending, ejected: this.outliers.status().ejected.length };
   }
 }

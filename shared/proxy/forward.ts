@@ -20,6 +20,8 @@ export interface UpstreamRequest {
   readonly body: Readable | null;
   readonly timeoutMs: number;
   readonly connectTimeoutMs?: number;
+  /** Keep-alive connections to the origin, set by the first request that opens its pool. */
+  readonly connections?: number;
   /** Aborts the whole exchange (a route's total timeout); undefined for most routes. */
   readonly signal?: AbortSignal;
   /** Where the body bytes passed to the client are counted (the exchange). */
@@ -34,7 +36,7 @@ export async function forward(pools: UpstreamPools, req: UpstreamRequest): Promi
     else signal.addEventListener('abort', () => call.abort(signal.reason), { once: true });
   }
   try {
-    pools.get(req.origin, req.connectTimeoutMs).dispatch({
+    pools.get(req.origin, req.connectTimeoutMs, req.connections).dispatch({
       method: req.method as Dispatcher.HttpMethod,
       path: req.pathAndQuery,
       headers: req.headers,

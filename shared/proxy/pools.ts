@@ -15,12 +15,12 @@ export class UpstreamPools {
 
   constructor(private readonly settings: PoolSettings = DEFAULT_POOL) {}
 
-  /** The pool for an origin; its connect timeout is the first caller's (one service per origin in practice). */
-  get(origin: string, connectTimeoutMs = this.settings.connectTimeoutMs): Pool {
+  /** The pool for an origin; its connect timeout and size are the first caller's (one service per origin in practice). */
+  get(origin: string, connectTimeoutMs = this.settings.connectTimeoutMs, connections = this.settings.connectionsPerOrigin): Pool {
     let pool = this.pools.get(origin);
     if (pool === undefined) {
       pool = new Pool(origin, {
-        connections: this.settings.connectionsPerOrigin,
+        connections,
         connectTimeout: connectTimeoutMs,
         keepAliveTimeout: this.settings.keepAliveTimeoutMs,
         pipelining: 1,

@@ -1,11 +1,13 @@
 // A service's circuit breaker: caps requests in flight, and stops sending for
 // a while once too many in a recent window failed. It only counts; it never
-// queues, waits or touches a connection (the pool enforces maxPending).
+// queues, waits or touches a connection (maxConnections and maxPending:
+// connection-queue.ts).
 import { Type, type Static } from '@sinclair/typebox';
 
 export const CircuitBreakerSchema = Type.Object({
   maxConcurrent: Type.Integer({ minimum: 1, default: 1024, description: 'requests in flight to the service; beyond it: overloaded' }),
-  maxPending: Type.Integer({ minimum: 0, default: 1024, description: 'requests waiting for a connection; enforced by the connection pool, not the breaker' }),
+  maxConnections: Type.Integer({ minimum: 1, default: 256, description: 'keep-alive connections to each instance (an instance in two services: the first one\'s)' }),
+  maxPending: Type.Integer({ minimum: 0, default: 1024, description: 'requests of the service waiting for a connection to a busy instance; beyond it: overloaded' }),
   failureThreshold: Type.Integer({ minimum: 0, maximum: 100, default: 50, description: 'percent of failures in the window that opens the circuit; 0 never opens it' }),
   minimumRequests: Type.Integer({ minimum: 1, default: 20, description: 'requests in the window before the failure percentage counts' }),
   windowMs: Type.Integer({ minimum: 100, default: 10_000 }),

@@ -42,15 +42,15 @@ export function forwardUpstream(s: ForwardSettings): Stage {
     if (first === undefined) throw new GatewayError('no_healthy_upstream', `service ${serviceName} has no passing instance`);
     let instance: Instance = first;
     for (let attempt = 0; ; attempt++) {
-      const admission = service.admit();
-      if (admission !== 'ok') throw new GatewayError('circuit_open', `service ${serviceName}: circuit ${admission}`);
+      const admission = service.admit(instance);
+      if (admission !== 'ok') throw new GatewayError('circuit_open', `service ${serviceName}: ${REFUSALS[admission]}`);
       ex.upstream = instance.origin;
       headers.host = s.preserveHost ? ex.authority : instance.authority;
       service.begin(instance);
       const started = performance.now();
       let res: UpstreamCall;
       try {
-        res = await forward(s.pools, { origin: instance.origin, method: request.method, pathAndQuery: ex.path + ex.search, headers, body, timeoutMs: s.timeoutOf(ex), connectTimeoutMs: service.connectTimeoutMs, counter: ex, ...(signal && { signal }) });
+        res = await forward(s.pools, { origin: instance.origin, method: request.method, pathAndQuery: ex.path + ex.search, headers, body, timeoutMs: s.timeoutOf(ex), connectTimeoutMs: service.connectTimeoutMs, connections: service.connections.maxConnections, counter: ex, ...(signal && { signal }) });
       } catch (err) {
         const failure = (err as GatewayError).failure;
         service.end(instance, failure === undefined, performance.now() - started); // a body we could not send is the client's doing, not the instance's
@@ -83,6 +83,12 @@ export function forwardUpstream(s: ForwardSettings): Stage {
     }
   };
 }
+
+const REFUSALS = {
+  open: 'circuit open',
+  overloaded: 'circuit overloaded (maxConcurrent requests in flight)',
+  'queue-full': 'maxPending requests already wait for a connection',
+} as const;
 
 /** Another instance for a retry, or undefined when none is left (then the last failure stands). */
 function another(service: UpstreamService, hashKey: string | undefined, exclude: Set<string>, failed: Instance): Instance | undefined {

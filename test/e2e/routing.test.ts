@@ -8,12 +8,14 @@ import { startGateway, type Gateway } from '../harness/gateway.js';
 import { startIdp, newSigningKey, issuerConfig, type TestIdp, type SigningKey } from '../harness/idp.js';
 
 let b: EchoBackend[];
+let narrow: EchoBackend;
 let gw: Gateway;
 let idp: TestIdp;
 let key: SigningKey;
 
 before(async () => {
   b = await Promise.all(['r1', 'r2', 'r3'].map((n) => startEchoBackend(n)));
+  narrow = await startEchoBackend('narrow'); // its own origin: a connection pool is sized by the first service using it
   key = await newSigningKey('rk');
   idp = await startIdp([key]);
   const three = b.map((x) => x.url);
@@ -32,19 +34,21 @@ before(async () => {
       { name: 'dying', match: { pathPrefix: '/dying' }, service: 'dying', authz: {} },
       { name: 'orders', match: { pathPrefix: '/orders' }, service: 'rr', auth: { methods: ['jwt'] }, authz: { scopes: { allOf: ['orders:write'] }, claims: [{ claim: 'tenant', oneOf: ['acme'] }] } },
       { name: 'closed', match: { pathPrefix: '/closed' }, service: 'rr' },
+      { name: 'narrow', match: { pathPrefix: '/narrow' }, service: 'narrow', authz: {} },
     ],
     services: {
       rr: { static: three },
       'only-r3': { static: [b[2]!.url] },
       sticky: { static: three, balancer: { algorithm: 'maglev', hashOn: 'header:x-user' } },
       dying: { static: three, outlierDetection: { consecutiveFailures: 1 } },
+      narrow: { static: [narrow.url], circuitBreaker: { maxConnections: 1, maxPending: 1 } },
     },
   });
 });
 
 after(async () => {
   await gw.close();
-  await Promise.all([...b.map((x) => x.close().catch(() => undefined)), idp.close()]);
+  await Promise.all([...[...b, narrow].map((x) => x.close().catch(() => undefined)), idp.close()]);
 });
 
 const backendOf = async (path: string, headers: Record<string, string> = {}) => (await gw.get(path, { headers })).json<EchoReply>();
@@ -121,4 +125,20 @@ test('a route\'s total timeout bounds the whole exchange even when the first-byt
   assert.equal(r.status, 504);
   assert.equal(r.json().error, 'upstream_timeout');
   assert.ok(Date.now() - started < 1_500, `answered after ${Date.now() - started} ms`);
+});
+
+test('beyond maxPending requests waiting for a busy instance\'s connections, one is refused at once with 503, and the service recovers', async () => {
+  const slow = { headers: { 'x-echo-delay-ms': '400' } };
+  const started = Date.now();
+  // One connection (maxConnections 1): the first request takes it, the second waits (maxPending 1), the third is refused.
+  const replies = await Promise.all([0, 1, 2].map(() => gw.get('/narrow/x', slow).then((r) => ({ r, ms: Date.now() - started }))));
+  assert.deepEqual(replies.map(({ r }) => r.status).sort(), [200, 200, 503]);
+  const refused = replies.find(({ r }) => r.status === 503)!;
+  assert.equal(refused.r.json().error, 'circuit_open');
+  assert.ok(refused.ms < 400, `refused after ${refused.ms} ms, without waiting for a connection`);
+  const waited = Math.max(...replies.filter(({ r }) => r.status === 200).map(({ ms }) => ms));
+  assert.ok(waited >= 800, `the waiting request was served after the first (${waited} ms): one connection at a time`);
+  const line = gw.router.logs.access().find((l) => l.requestId === refused.r.headers['x-request-id']);
+  assert.match(String(line?.reason), /maxPending/);
+  assert.equal((await gw.get('/narrow/x')).status, 200);
 });

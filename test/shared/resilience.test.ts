@@ -93,7 +93,7 @@ test('filter hands back the same array when nothing is ejected, and caches the f
   assert.equal(d.filter(all), filtered);
 });
 
-const breaker = { maxConcurrent: 1024, maxPending: 1024, failureThreshold: 50, minimumRequests: 10, windowMs: 10_000, openMs: 5_000, halfOpenRequests: 2 };
+const breaker = { maxConcurrent: 1024, maxConnections: 256, maxPending: 1024, failureThreshold: 50, minimumRequests: 10, windowMs: 10_000, openMs: 5_000, halfOpenRequests: 2 };
 function outcomes(b: CircuitBreaker, ok: number, failed: number) {
   for (let i = 0; i < ok + failed; i++) { assert.equal(b.tryAcquire(), 'ok'); b.release(i < ok); }
 }
