@@ -51,6 +51,8 @@ export interface GatewayOptions {
   readonly authzDefault?: 'allow' | 'deny';
   readonly edgeExtra?: Record<string, unknown>;
   readonly routerExtra?: Record<string, unknown>;
+  /** More of the redis section (tls, timeouts) beside the url. */
+  readonly redisExtra?: Record<string, unknown>;
   readonly services: Record<string, unknown>;
   readonly consul?: string;
   /** More consul settings besides the address (snapshotDir, waitSeconds...). */
@@ -105,7 +107,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     ...(o.auth && { auth: o.auth }),
     ...(o.rateLimits && { rateLimits: o.rateLimits }),
     ...(o.consul && { consul: { address: o.consul, ...o.consulExtra } }),
-    ...(o.redis && { redis: { url: o.redis } }),
+    ...(o.redis && { redis: { url: o.redis, ...o.redisExtra } }),
   };
   const routerConfig = configFrom({
     ...base,

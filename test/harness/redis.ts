@@ -1,6 +1,8 @@
 // A real redis-server on a free loopback port, stoppable and restartable on
 // the same port so outage tests see what production would.
 import { createConnection } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import type { DevCertificates } from '../../shared/tls/dev-certs.js';
 import { redisServerBinary } from './binaries.js';
 import { freePort, waitFor, GiveUp } from './ports.js';
 import { spawnOwned, type Owned } from './process.js';
@@ -12,20 +14,29 @@ export interface TestRedis {
   start(): Promise<void>;
 }
 
-function pingable(port: number): Promise<boolean> {
+function pingable(port: number, tls: boolean): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = createConnection({ host: '127.0.0.1', port }, () => s.write('PING\r\n'));
+    const ping = () => s.write('PING\r\n');
+    // Only that it answers: trusting its certificate is the client's test, not the harness's.
+    const s = tls ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, ping) : createConnection({ host: '127.0.0.1', port }, ping);
     s.on('data', (d) => { resolve(d.toString().startsWith('+PONG')); s.destroy(); });
     s.on('error', () => resolve(false));
   });
 }
 
-async function launch(bin: string, port: number): Promise<Owned> {
-  const proc = spawnOwned(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes']);
+/** With certificates: TLS only (no plain port), clients not asked for a certificate. */
+function serverArgs(port: number, tls: DevCertificates | undefined): string[] {
+  const common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'yes'];
+  if (tls === undefined) return ['--port', String(port), ...common];
+  return ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no', ...common];
+}
+
+async function launch(bin: string, port: number, tls: DevCertificates | undefined): Promise<Owned> {
+  const proc = spawnOwned(bin, serverArgs(port, tls));
   try {
     await waitFor(`redis-server on port ${port}`, async () => {
       if (proc.child.exitCode !== null) throw new GiveUp(`redis-server exited: ${proc.output().trim().split('\n').pop()}`);
-      return (await pingable(port)) || undefined;
+      return (await pingable(port, tls !== undefined)) || undefined;
     }, 10_000);
     return proc;
   } catch (err) {
@@ -34,7 +45,7 @@ async function launch(bin: string, port: number): Promise<Owned> {
   }
 }
 
-export async function startRedis(): Promise<TestRedis> {
+export async function startRedis(tls?: DevCertificates): Promise<TestRedis> {
   const bin = redisServerBinary();
   let port = 0;
   let proc: Owned | undefined;
@@ -42,15 +53,15 @@ export async function startRedis(): Promise<TestRedis> {
   for (let attempt = 1; proc === undefined; attempt++) {
     port = await freePort();
     try {
-      proc = await launch(bin, port);
+      proc = await launch(bin, port, tls);
     } catch (err) {
       if (attempt >= 3) throw err;
     }
   }
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     port,
-    start: async () => { proc = await launch(bin, port); },
+    start: async () => { proc = await launch(bin, port, tls); },
     stop: async () => { await proc?.stop('SIGKILL'); },
   };
 }
