@@ -3,6 +3,7 @@
 // pick (except on a retry, when excluded instances have to be counted out).
 import type { Instance } from '../discovery/instance.js';
 import type { Balancer, PickContext } from './balancer.js';
+import { InFlightCounts } from './in-flight-counts.js';
 
 /** What a two-choice pick compares: lower is better. */
 export interface Cost {
@@ -51,9 +52,8 @@ export interface LeastRequestOptions {
 }
 
 export class LeastRequest implements Balancer, Cost {
-  // Keyed by id, not by array position, so counts survive discovery changes; a
-  // counter object per id, so a request start or end is one lookup and no insert.
-  private readonly outstanding = new Map<string, { n: number }>();
+  // Keyed by id, not by array position, so counts survive discovery changes.
+  private readonly outstanding = new InFlightCounts();
   private readonly random: () => number;
   private last: readonly Instance[] | undefined;
 
@@ -66,23 +66,20 @@ export class LeastRequest implements Balancer, Cost {
       // Idle counters say no more than a missing one: dropping them here keeps
       // instances that left from piling up, at one pass per discovery change.
       this.last = instances;
-      for (const [id, c] of this.outstanding) if (c.n === 0) this.outstanding.delete(id);
+      this.outstanding.pruneIdle();
     }
     return pickOfTwo(instances, ctx?.exclude, this, this.random);
   }
 
   cost(instance: Instance): number {
-    return this.outstanding.get(instance.id)?.n ?? 0;
+    return this.outstanding.get(instance.id);
   }
 
   onStart(instance: Instance): void {
-    const c = this.outstanding.get(instance.id);
-    if (c === undefined) this.outstanding.set(instance.id, { n: 1 });
-    else c.n++;
+    this.outstanding.start(instance.id);
   }
 
   onEnd(instance: Instance): void {
-    const c = this.outstanding.get(instance.id);
-    if (c !== undefined && c.n > 0) c.n--; // an end without a start we saw has nothing to undo
+    this.outstanding.end(instance.id);
   }
 }

@@ -27,6 +27,7 @@ export class UpstreamService {
   readonly connectTimeoutMs: number;
   /** The affinity key of a consistent-hashing service; undefined for the others. */
   readonly hashKey: HashKeyFn | undefined;
+  private lastInstances: readonly Instance[] | undefined = undefined;
 
   constructor(readonly name: string, readonly source: InstanceSource, private readonly balancer: Balancer, resilience: ResilienceConfig) {
     this.outliers = new OutlierDetector(resilience.outlierDetection);
@@ -42,6 +43,10 @@ export class UpstreamService {
   choose(ctx: PickContext): Instance | undefined {
     const instances = this.source.current;
     if (instances === undefined || instances.length === 0) return undefined;
+    if (instances !== this.lastInstances) {
+      this.lastInstances = instances; // discovery changed the list: counters of instances that left can go
+      this.connections.forgetIdle();
+    }
     return this.balancer.pick(this.outliers.filter(instances), ctx);
   }
 

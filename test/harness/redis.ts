@@ -16,9 +16,9 @@ export interface TestRedis {
 
 function pingable(port: number, tls: boolean): Promise<boolean> {
   return new Promise((resolve) => {
-    const ping = () => s.write('PING\r\n');
     // Only that it answers: trusting its certificate is the client's test, not the harness's.
-    const s = tls ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }, ping) : createConnection({ host: '127.0.0.1', port }, ping);
+    const s = tls ? tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false }) : createConnection({ host: '127.0.0.1', port });
+    s.once(tls ? 'secureConnect' : 'connect', () => s.write('PING\r\n'));
     s.on('data', (d) => { resolve(d.toString().startsWith('+PONG')); s.destroy(); });
     s.on('error', () => resolve(false));
   });

@@ -31,3 +31,21 @@ test('maxPending 0 refuses any attempt that would wait, and counts return to zer
   assert.ok(q.admits(A));
   assert.equal(q.pending, 0);
 });
+
+test('idle origins are forgotten when the instances change; busy ones keep their count', () => {
+  const q = new ConnectionQueue(1, 0);
+  q.start(A); q.start(B); q.finish(B);
+  q.forgetIdle();
+  assert.ok(!q.admits(A), 'A still has its request in flight');
+  assert.ok(q.admits(B));
+  q.finish(A);
+  assert.ok(q.admits(A));
+  assert.equal(q.pending, 0);
+});
+
+test('an end without a start seen (counters forgotten) undoes nothing', () => {
+  const q = new ConnectionQueue(1, 1);
+  q.finish(A);
+  q.start(A); q.start(A);
+  assert.equal(q.pending, 1, 'the second attempt waits for the one connection');
+});
