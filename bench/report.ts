@@ -11,8 +11,8 @@ export interface BenchRow {
   readonly p99ms: number;
   readonly p999ms: number;
   readonly errors: number;
-  /** Open-loop latency at the run's fixed rate, the same for every case. */
-  readonly fixedRate: FixedRateSample;
+  /** Open-loop latency at the run's fixed rate, the same for every case; p99 of each round too, as it moves far more than the median shows. */
+  readonly fixedRate: FixedRateSample & { readonly p99msByRound: readonly number[] };
   readonly cpuUsPerRequest: Readonly<Record<string, number>>;
   readonly rssMb: Readonly<Record<string, number>>;
   readonly ratios: { readonly rpsVsB1: number; readonly rpsVsB2: number; readonly rpsVsFloor: number; readonly rpsVsExpressGateway: number; readonly cpuVsFloor: Readonly<Record<string, number>>; readonly cpuVsFloorAtFixedRate: Readonly<Record<string, number>> };
@@ -40,7 +40,7 @@ export function medianRows(cases: readonly Case[], closed: ReadonlyMap<CaseId, C
       rps: Math.round(median(s.map((x) => x.rps))),
       p50ms: median(s.map((x) => x.p50ms)), p99ms: median(s.map((x) => x.p99ms)), p999ms: median(s.map((x) => x.p999ms)),
       errors: s.reduce((n, x) => n + x.errors, 0) + o.reduce((n, x) => n + x.errors, 0),
-      fixedRate: { rate: o[0]?.rate ?? 0, p50ms: median(o.map((x) => x.p50ms)), p99ms: median(o.map((x) => x.p99ms)), p999ms: median(o.map((x) => x.p999ms)), errors: o.reduce((n, x) => n + x.errors, 0), cpuUsPerRequest: Object.fromEntries(roles.map((r) => [r, median(o.map((x) => x.cpuUsPerRequest[r]!))])) },
+      fixedRate: { rate: o[0]?.rate ?? 0, p50ms: median(o.map((x) => x.p50ms)), p99ms: median(o.map((x) => x.p99ms)), p999ms: median(o.map((x) => x.p999ms)), p99msByRound: o.map((x) => round2(x.p99ms)), errors: o.reduce((n, x) => n + x.errors, 0), cpuUsPerRequest: Object.fromEntries(roles.map((r) => [r, median(o.map((x) => x.cpuUsPerRequest[r]!))])) },
       cpuUsPerRequest: Object.fromEntries(roles.map((r) => [r, median(s.map((x) => x.cpuUsPerRequest[r]!))])),
       rssMb: Object.fromEntries(roles.map((r) => [r, Math.max(...s.map((x) => x.rssMb[r]!))])),
     };
@@ -130,6 +130,7 @@ export function printTable(rows: readonly BenchRow[], goals: readonly Target[], 
     out(`${r.case.padEnd(50)}${String(r.rps).padStart(8)}${n(r.ratios.rpsVsB1, 6)}${n(r.ratios.rpsVsB2, 6)}${n(r.ratios.rpsVsFloor, 7)}${n(r.ratios.rpsVsExpressGateway, 6)}${n(r.p50ms, 7)}${n(r.p99ms, 7)}${n(r.p999ms, 7)} |${n(r.fixedRate.p50ms, 13)}${n(r.fixedRate.p99ms, 7)}${n(r.fixedRate.p999ms, 7)} | ${cpu || '-'}${r.errors ? `  ERRORS ${r.errors}` : ''}`);
   }
   out('latency in ms; closed loop: wrk, 50 keep-alive connections; fixed rate: vegeta, open loop, the same rate for every case');
+  out(`p99 at the fixed rate, round by round (ms): ${rows.map((r) => `${r.id} ${r.fixedRate.p99msByRound.join('/')}`).join(', ')}`);
   for (const g of goals) out(status(g));
   for (const r of againstTwoHopFloor(rows)) out(`(reference) ${r.name}: ${r.flatOut} flat out, ${r.atFixedRate} at the fixed rate`);
   const floorGoals = targetsOfTwoHopFloor(rows);

@@ -23,6 +23,7 @@ test('every benchmark case runs and reports throughput, latency at a fixed rate,
   for (const r of rows) {
     assert.ok(r.rps > 0 && r.p50ms > 0 && r.p99ms >= r.p50ms, `${r.case}: ${JSON.stringify(r)}`);
     assert.ok(r.fixedRate.rate === 50 && r.fixedRate.p50ms > 0 && r.fixedRate.p99ms >= r.fixedRate.p50ms, `${r.case} at the fixed rate: ${JSON.stringify(r.fixedRate)}`);
+    assert.deepEqual(r.fixedRate.p99msByRound, [Math.round(r.fixedRate.p99ms * 100) / 100], `${r.case}: one round, its p99 kept`);
     assert.equal(r.errors, 0, `${r.case} answered every request with 2xx`);
     // /proc counts CPU in 10 ms ticks: at the smoke run's fixed rate (about 100 requests) nginx or HAProxy
     // can spend less than one tick, a true 0; the Gatehouse tiers, checked below, never do.
