@@ -34,10 +34,17 @@ export async function startEchoBackend(name: string, port = 0, host = '127.0.0.1
       const reply: EchoReply = { backend: name, method: req.method ?? '', url: req.url ?? '', headers: req.headers as Record<string, string>, rawHeaders: req.rawHeaders, bodyBytes };
       received.push(reply);
       const delay = Number(req.headers['x-echo-delay-ms'] ?? 0);
+      // A streamed response: the head at once, the body this much later.
+      const bodyDelay = Number(req.headers['x-echo-body-delay-ms'] ?? 0);
       const send = () => {
         const body = JSON.stringify(reply);
         res.writeHead(Number(req.headers['x-echo-status'] ?? 200), { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-backend': name });
-        res.end(body);
+        if (bodyDelay > 0) {
+          res.flushHeaders();
+          setTimeout(() => res.end(body), Math.min(bodyDelay, 60_000));
+        } else {
+          res.end(body);
+        }
       };
       if (delay > 0) setTimeout(send, Math.min(delay, 60_000)); else send();
     });

@@ -61,7 +61,7 @@ export class UpstreamService {
     this.balancer.onStart?.(instance);
   }
 
-  /** ok: the instance answered below 500; gateway-made refusals never reach here. */
+  /** When the attempt is over (its body ended, failed or was abandoned). ok: the instance answered below 500; gateway-made refusals never reach here. */
   end(instance: Instance, ok: boolean, latencyMs: number): void {
     this.balancer.onEnd?.(instance, latencyMs, ok);
     this.outliers.onResult(instance.id, ok);

@@ -11,6 +11,12 @@
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { clientResponseHeaders } from '../http/headers.js';
 import type { RawResponse } from '../http/gateway-io.js';
+import type { Instance } from '../discovery/instance.js';
+
+/** What counts an attempt as in flight (a service's breaker, connection queue and balancer) until it ends. */
+export interface AttemptCounts {
+  end(instance: Instance, ok: boolean, latencyMs: number): void;
+}
 
 const CALL = Symbol('gatehouse.upstreamCall');
 type Sink = RawResponse & { [CALL]?: UpstreamCall };
@@ -31,6 +37,13 @@ export class UpstreamCall {
   private ended = false;
   private failure: unknown = undefined;
   private abortReason: unknown = undefined;
+  /** undici is done with the call (complete or failed): its connection serves the next request. */
+  private over = false;
+  // The attempt to end when the call is over; fields rather than an object or a closure per request.
+  private counts: AttemptCounts | undefined = undefined;
+  private instance: Instance | undefined = undefined;
+  private ok = true;
+  private latencyMs = 0;
 
   /** counter.bytesOut grows with every body byte passed to the client (the access log's bytesOut). */
   constructor(private readonly counter: { bytesOut: number }) {
@@ -74,12 +87,39 @@ export class UpstreamCall {
   onComplete(): void {
     this.ended = true;
     this.sink?.end();
+    this.callOver();
   }
 
   onError(err: Error): void {
     if (this.statusCode === 0) this.reject(err);
     else if (this.sink !== undefined) this.sink.destroy(); // a truncated body must not look complete
     else this.failure = err;
+    this.callOver();
+  }
+
+  /**
+   * Ends the attempt in counts once the body is over (at once if it already is), with the outcome and
+   * latency of its head: a streamed body keeps its connection busy and its place under maxConcurrent,
+   * maxPending and the least-request count until its last byte, or until it fails or is abandoned.
+   */
+  endAttemptWhenOver(counts: AttemptCounts, instance: Instance, ok: boolean, latencyMs: number): void {
+    if (this.over) {
+      counts.end(instance, ok, latencyMs);
+      return;
+    }
+    this.counts = counts;
+    this.instance = instance;
+    this.ok = ok;
+    this.latencyMs = latencyMs;
+  }
+
+  private callOver(): void {
+    if (this.over) return;
+    this.over = true;
+    const counts = this.counts;
+    if (counts === undefined) return;
+    this.counts = undefined;
+    counts.end(this.instance!, this.ok, this.latencyMs);
   }
 
   /** Streams the body into the client's response, its status and headers already set. */
@@ -95,8 +135,14 @@ export class UpstreamCall {
     this.sink = sink;
     sink[CALL] = this;
     sink.on('close', abandonCall);
-    if (this.ended) sink.end();
-    else this.resumeFn!();
+    if (this.ended) {
+      sink.end();
+      return;
+    }
+    this.resumeFn!(); // writes at once whatever of the body already arrived with the head
+    // None had: the head goes on its own so a streaming client (server-sent events, long polls) sees
+    // it now, not with the first body byte; a body that came with the head still leaves in one write.
+    if (!this.ended && !sink.headersSent && !sink.destroyed) (sink as ServerResponse).flushHeaders(); // http2's compatibility response has it too, untyped
   }
 
   /** Reads the rest of the body into nothing, so the connection can serve the next request. */

@@ -3,7 +3,8 @@
 // busy, a request to it would queue in the connection pool; beyond maxPending
 // such requests across the service, it is refused at once (503) instead of
 // queueing behind a slow instance. Counted from the attempt's start until its
-// response head arrives, as the breaker's maxConcurrent is.
+// response body ends (the connection is busy until then), as the breaker's
+// maxConcurrent is.
 import { InFlightCounts } from '../balancer/in-flight-counts.js';
 
 export class ConnectionQueue {

@@ -59,7 +59,7 @@ export function forwardUpstream(s: ForwardSettings): Stage {
         instance = next;
         continue;
       }
-      service.end(instance, res.statusCode < 500, performance.now() - started);
+      res.endAttemptWhenOver(service, instance, res.statusCode < 500, performance.now() - started);
       if (res.statusCode >= 502 && res.statusCode <= 504 && retryable(service, request.method, `status-${res.statusCode}` as RetryFailure, body !== null, attempt)) {
         const next = another(service, hashKey, (exclude ??= new Set()), instance);
         if (next !== undefined) {

@@ -4,7 +4,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEchoBackend, type EchoBackend, type EchoReply } from '../../deploy/dev/echo-backend.js';
-import { startGateway, type Gateway } from '../harness/gateway.js';
+import { request } from 'undici';
+import { startGateway, httpsClient, type Gateway } from '../harness/gateway.js';
 import { startIdp, newSigningKey, issuerConfig, type TestIdp, type SigningKey } from '../harness/idp.js';
 
 let b: EchoBackend[];
@@ -141,4 +142,35 @@ test('beyond maxPending requests waiting for a busy instance\'s connections, one
   const line = gw.router.logs.access().find((l) => l.requestId === refused.r.headers['x-request-id']);
   assert.match(String(line?.reason), /maxPending/);
   assert.equal((await gw.get('/narrow/x')).status, 200);
+});
+
+test('a response still streaming its body holds its connection: with it busy, one request waits and the next is refused', async () => {
+  // The head arrives at once, the body 700 ms later: the only connection (maxConnections 1) is busy until then.
+  const asked = Date.now();
+  const streaming = await request(`${gw.edgeUrl}/narrow/stream`, { dispatcher: gw.client, headers: { 'x-echo-body-delay-ms': '700' } });
+  assert.equal(streaming.statusCode, 200);
+  assert.ok(Date.now() - asked < 500, `the head was passed on before the body, after ${Date.now() - asked} ms`);
+  const started = Date.now();
+  const replies = await Promise.all([0, 1].map(() => gw.get('/narrow/x').then((r) => ({ r, ms: Date.now() - started }))));
+  assert.deepEqual(replies.map(({ r }) => r.status).sort(), [200, 503], 'one waits for the connection (maxPending 1), the other is refused');
+  const refused = replies.find(({ r }) => r.status === 503)!;
+  assert.ok(refused.ms < 400, `refused after ${refused.ms} ms, while the body was still on its way`);
+  assert.match(String(gw.router.logs.access().find((l) => l.requestId === refused.r.headers['x-request-id'])?.reason), /maxPending/);
+  assert.equal((await streaming.body.json() as EchoReply).url, '/narrow/stream', 'the streamed body arrives whole');
+  assert.equal((await gw.get('/narrow/x')).status, 200, 'the connection is free again once the body ended');
+});
+
+test('over HTTP/2 too, a streamed response\'s head reaches the client before its body', async () => {
+  const h2 = await httpsClient(true);
+  try {
+    const asked = Date.now();
+    const res = await request(`${gw.edgeUrl}/narrow/h2`, { dispatcher: h2, headers: { 'x-echo-body-delay-ms': '700' } });
+    const headAfter = Date.now() - asked;
+    assert.equal(res.statusCode, 200);
+    assert.ok(headAfter < 500, `head after ${headAfter} ms`);
+    assert.equal((await res.body.json() as EchoReply).url, '/narrow/h2');
+    assert.ok(Date.now() - asked >= 650, 'the body came when the backend sent it');
+  } finally {
+    await h2.close();
+  }
 });
