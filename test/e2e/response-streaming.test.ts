@@ -1,14 +1,15 @@
 // Response bodies through both tiers, as a client and a backend see them: a
 // large body arrives whole even to a slow reader, a body the backend cut
 // short never looks complete, and a client that leaves mid-body frees the
-// backend's connection instead of the gateway reading into nowhere.
+// backend's connection instead of the gateway reading into nowhere; and a
+// response head is passed on before a body that comes later.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createHash } from 'node:crypto';
 import { request } from 'undici';
-import { startGateway, type Gateway } from '../harness/gateway.js';
+import { startGateway, httpsClient, type Gateway } from '../harness/gateway.js';
 import { waitFor } from '../harness/ports.js';
 
 const BIG = Buffer.alloc(24 * 1024 * 1024);
@@ -28,6 +29,10 @@ before(async () => {
     }
     if (req.url === '/files/endless') return endless(res);
     if (req.url === '/files/late') return void setTimeout(() => endless(res), 400);
+    if (req.url === '/files/head-first') { // server-sent-events style: the head now, the body 700 ms later
+      res.writeHead(200, { 'content-type': 'text/event-stream' }).flushHeaders();
+      return void setTimeout(() => res.end('data: late\n\n'), 700);
+    }
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
@@ -86,3 +91,21 @@ test('a client that leaves before the response head arrives ends the backend res
   await assert.rejects(request(`${gw.edgeUrl}/files/late`, { dispatcher: gw.client, signal: leave.signal }));
   await waitFor('the backend response to close', () => closedEarly.includes('/files/late') || undefined, 5_000);
 });
+
+for (const protocol of ['HTTP/1.1', 'HTTP/2'] as const) {
+  test(`over ${protocol}, a response head reaches the client at once, before a body that comes later`, async () => {
+    const client = protocol === 'HTTP/2' ? await httpsClient(true) : gw.client;
+    try {
+      const asked = Date.now();
+      const res = await request(`${gw.edgeUrl}/files/head-first`, { dispatcher: client });
+      const headAfter = Date.now() - asked;
+      assert.equal(res.statusCode, 200);
+      assert.equal(res.headers['content-type'], 'text/event-stream');
+      assert.ok(headAfter < 500, `head after ${headAfter} ms`);
+      assert.equal(await res.body.text(), 'data: late\n\n');
+      assert.ok(Date.now() - asked >= 650, 'the body came when the backend sent it');
+    } finally {
+      if (client !== gw.client) await client.close();
+    }
+  });
+}
