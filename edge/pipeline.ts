@@ -4,6 +4,7 @@ import type { Stage } from '../shared/exchange.js';
 import type { RouteConfig } from '../shared/config/schema.js';
 import { identify } from '../shared/stages/identify.js';
 import { normalizePath } from '../shared/stages/normalize-path.js';
+import { checkFraming } from '../shared/stages/check-framing.js';
 import { matchRoute } from '../shared/stages/match-route.js';
 import { runRouteStages } from '../shared/stages/route-stages.js';
 import { forwardUpstream, type ForwardSettings } from '../shared/stages/forward-upstream.js';
@@ -32,6 +33,7 @@ export function edgePipeline(d: EdgeDeps): Stage[] {
   return [
     identify(d.trust, 'https'),  // request id, W3C trace, X-Forwarded-* (client values only from trusted proxies)
     limitHeaders(d.maxHeaderBytes), // 431 over the configured header size (slow clients get 408 from slow-clients.ts)
+    checkFraming,                // 400 + close on a second Host, a malformed Host, or a coding other than chunked
     normalizePath,               // one path for routing, authorisation and the backend; 400 on encoded / \ . NUL
     matchRoute(d.routes),        // 404 here, before any work, when no route matches
     runRouteStages,              // the route's own chain, below

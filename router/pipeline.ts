@@ -3,6 +3,7 @@
 import type { Stage } from '../shared/exchange.js';
 import { identify } from '../shared/stages/identify.js';
 import { normalizePath } from '../shared/stages/normalize-path.js';
+import { checkFraming } from '../shared/stages/check-framing.js';
 import { matchRoute } from '../shared/stages/match-route.js';
 import { forwardUpstream, type ForwardSettings } from '../shared/stages/forward-upstream.js';
 import type { RouteTable } from '../shared/routing/route-table.js';
@@ -27,6 +28,7 @@ export interface RouterDeps {
 export function routerPipeline(d: RouterDeps): Stage[] {
   return [
     identify(d.trust, 'http'),   // request id, W3C trace (child span), X-Forwarded-* from trusted edges only
+    checkFraming,                // reachable directly too: the same framing checks as the edge
     normalizePath,               // the router is reachable directly: normalise again, never trust the edge did
     verifyIdentity(d.verifier),  // 401 unless a valid edge-signed identity assertion came with the request
     matchRoute(d.routes),        // 404 when no route matches

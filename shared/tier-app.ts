@@ -55,16 +55,23 @@ function createTierServer(o: TierAppOptions, fastifyHandler: RequestListener) {
   const paths = o.fastifyPaths;
   const listener: RequestListener = paths === undefined || paths.size === 0 ? gateway
     : (req, res) => (req.method === 'POST' && paths.has(withoutQuery(req.url ?? '')) ? fastifyHandler : gateway)(req, res);
-  const t = o.timeouts;
-  if (o.tls) {
-    // Nagle's algorithm is on by default for TLS servers (not for http.Server): a reply split over two
-    // TLS records then waits for the client's delayed ACK, 40 ms stalls measured at the edge.
-    const server = createSecureServer({ noDelay: true, ...o.tls.options }, listener);
-    server.on('session', (session) => session.setTimeout(o.tls!.sessionTimeoutMs, () => session.close()));
-    server.setTimeout(t.requestMs);
-    return server;
-  }
-  const server = createServer(listener);
+  const server = o.tls ? secureServer(o.tls, o.timeouts, listener) : plainServer(o.timeouts, listener);
+  server.on('connect', refuseConnect(o.log));
+  return server;
+}
+
+function secureServer(tls: NonNullable<TierAppOptions['tls']>, t: TimeoutsConfig, listener: RequestListener) {
+  // Nagle's algorithm is on by default for TLS servers (not for http.Server): a reply split over two
+  // TLS records then waits for the client's delayed ACK, 40 ms stalls measured at the edge.
+  const server = createSecureServer({ noDelay: true, ...tls.options }, listener);
+  server.on('session', (session) => session.setTimeout(tls.sessionTimeoutMs, () => session.close()));
+  server.setTimeout(t.requestMs);
+  return server;
+}
+
+function plainServer(t: TimeoutsConfig, listener: RequestListener) {
+  // A request without Host is refused by the check-framing stage, with the JSON error every other refusal gets.
+  const server = createServer({ requireHostHeader: false }, listener);
   server.requestTimeout = t.requestMs;
   server.headersTimeout = t.headersMs; // slow-header clients (slowloris) are cut off; Node's default is 60 s
   server.keepAliveTimeout = t.keepAliveMs;
@@ -91,13 +98,24 @@ function clientError(log: Logger) {
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : 'bad_request';
     const requestId = randomUUID();
     log.info({ event: 'client-error', requestId, client: plainAddress(socket.remoteAddress), reason: `${err.code ?? 'ERROR'}: ${err.message}` });
-    if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
-      const body = errorBody(code, requestId);
-      socket.end(`HTTP/1.1 ${ERRORS[code].status} ${statusText(code)}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-    } else {
-      socket.destroy();
-    }
+    if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) endWithError(socket, code, requestId);
+    else socket.destroy();
   };
+}
+
+/** CONNECT is no route of a gateway: Node hands it to a 'connect' listener, and with none it drops the socket unanswered. */
+function refuseConnect(log: Logger) {
+  return (req: RawRequest, socket: Socket): void => {
+    const requestId = randomUUID();
+    log.info({ event: 'client-error', requestId, client: plainAddress(socket.remoteAddress), reason: `CONNECT ${String(req.url).slice(0, 200)} refused` });
+    endWithError(socket, 'bad_request', requestId);
+  };
+}
+
+/** The JSON error reply written straight to a socket no request object owns, and the connection closed. */
+function endWithError(socket: Socket, code: ErrorCode, requestId: string): void {
+  const body = errorBody(code, requestId);
+  socket.end(`HTTP/1.1 ${ERRORS[code].status} ${statusText(code)}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
 
 function statusText(code: ErrorCode): string {

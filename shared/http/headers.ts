@@ -1,6 +1,6 @@
 // Builds the header set a hop sends upstream and the one it returns to the
 // client. Hop-by-hop headers, anything named in Connection, HTTP/2 pseudo
-// headers and the headers the gateway owns are dropped first; the gateway's
+// headers, names with an underscore and the headers the gateway owns are dropped first; the gateway's
 // own values are added after, so a client can neither spoof nor strip them.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
@@ -39,6 +39,10 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders): Record<st
   const out: Record<string, string | string[]> = {};
   for (const name in incoming) {
     if (name.charCodeAt(0) === 58 /* : */ || HOP_BY_HOP.has(name) || GATEWAY_OWNED.has(name) || name.startsWith(IDENTITY_PREFIX)) continue;
+    // CGI-style backends (PHP, WSGI, Rack, nginx's fastcgi_param) read X_Gatehouse_Consumer and
+    // X-Gatehouse-Consumer as one variable: a name with an underscore could pose as a gateway header.
+    // Dropped, as nginx does by default.
+    if (name.includes('_')) continue;
     if (listed?.has(name)) continue;
     const value = incoming[name];
     if (value !== undefined) out[name] = value;
