@@ -33,7 +33,7 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
   const routers = new ServiceDirectory({ [ROUTER_SERVICE]: ec.router }, config.consul, log, 'edge');
   const pools = new UpstreamPools();
   const certificates = new CertificateStore(ec.tls, log);
-  const deps = { trust, routes, routers, pools, maxHeaderBytes: ec.limits.maxHeaderBytes };
+  const deps = { trust, routes, routers, pools, maxHeaderBytes: ec.limits.maxHeaderBytes, maxHeaderCount: ec.limits.maxHeaderCount };
   const pipeline = edgePipeline(deps);
   const app = buildTierApp({
     log, trust, timeouts: ec.timeouts, isDraining: () => runtime.draining,

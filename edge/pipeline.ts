@@ -27,12 +27,13 @@ export interface EdgeDeps {
   readonly routers: ServiceDirectory;
   readonly pools: UpstreamPools;
   readonly maxHeaderBytes: number;
+  readonly maxHeaderCount: number;
 }
 
 export function edgePipeline(d: EdgeDeps): Stage[] {
   return [
     identify(d.trust, 'https'),  // request id, W3C trace, X-Forwarded-* (client values only from trusted proxies)
-    limitHeaders(d.maxHeaderBytes), // 431 over the configured header size (slow clients get 408 from slow-clients.ts)
+    limitHeaders(d.maxHeaderBytes, d.maxHeaderCount), // 431 over the configured header size or count (slow clients get 408 from slow-clients.ts)
     checkFraming,                // 400 + close on a second Host, a malformed Host, or a coding other than chunked
     normalizePath,               // one path for routing, authorisation and the backend; 400 on encoded / \ . NUL
     matchRoute(d.routes),        // 404 here, before any work, when no route matches

@@ -123,6 +123,8 @@ export const EdgeSchema = Type.Object({
   timeouts: Timeouts,
   limits: Type.Object({
     maxHeaderBytes: Type.Integer({ minimum: 1024, maximum: 65_536, default: 16_384, description: 'request line and headers; 431 over it' }),
+    // Envoy's default; Node alone would keep 2,000 header lines and silently drop the rest.
+    maxHeaderCount: Type.Integer({ minimum: 10, maximum: 1_000, default: 100, description: 'request header lines; 431 over it' }),
     maxConnections: Type.Integer({ minimum: 1, default: 10_000, description: 'open client connections per edge instance' }),
   }, { ...Strict, default: {} }),
   stripHeaders: Type.Array(Type.String({ pattern: '^[a-z0-9-]+$' }), { default: SPOOFABLE_IDENTITY_HEADERS, description: 'client headers never passed on' }),

@@ -19,7 +19,7 @@ before(async () => {
       { name: 'big', match: { pathPrefix: '/big' }, service: 'app' },
     ],
     services: { app: { static: [backend.url] } },
-    edgeExtra: { timeouts: { headersMs: 400, requestMs: 600 }, limits: { maxHeaderBytes: 4096, maxConnections: 4 } },
+    edgeExtra: { timeouts: { headersMs: 400, requestMs: 600 }, limits: { maxHeaderBytes: 4096, maxHeaderCount: 30, maxConnections: 4 } },
   });
 });
 
@@ -55,6 +55,14 @@ test('headers over the configured size get 431 JSON; over Node\'s own limit too'
     assert.equal(JSON.parse(r.body).error, 'headers_too_large');
   }
   assert.equal((await rawRequest(gw.edgeUrl, http1('GET', '/big/x', ['X-Padding: small']))).status, 200);
+});
+
+test('more header lines than the configured count get 431 JSON, however small each is', async () => {
+  const lines = (n: number) => Array.from({ length: n }, (_, i) => `X-H${i}: v`);
+  const over = await rawRequest(gw.edgeUrl, http1('GET', '/big/x', lines(40)));
+  assert.equal(over.status, 431);
+  assert.equal(JSON.parse(over.body).error, 'headers_too_large');
+  assert.equal((await rawRequest(gw.edgeUrl, http1('GET', '/big/x', lines(20)))).status, 200, 'twenty lines and Host and Connection stay under thirty');
 });
 
 test('a declared body over the route limit gets 413 before anything is forwarded', async () => {
