@@ -30,6 +30,10 @@ const BACKOFF_MIN_MS = 250;
 const BACKOFF_MAX_MS = 15_000;
 // Consul may answer a blocking query at once with no change; never loop faster than this.
 const MIN_LOOP_MS = 50;
+// A list that turns empty is believed only when a second answer this much later agrees: one odd
+// answer (a lagging server under stale reads, an agent that restarted) must not take a service
+// that was serving to 503. A list that never had instances is not held.
+const EMPTY_CONFIRM_MS = 1_000;
 
 export class ConsulSource implements InstanceSource {
   current: readonly Instance[] | undefined;
@@ -40,6 +44,8 @@ export class ConsulSource implements InstanceSource {
   /** Where current came from until Consul answers: the snapshot, or nothing. */
   private origin: 'consul' | 'snapshot' = 'consul';
   private closed = false;
+  /** An empty answer arrived while instances were known, and waits for a second one. */
+  private emptyUnconfirmed = false;
   private readonly ctx = Object.assign(new EventEmitter(), { includeResponse: true });
 
   constructor(
@@ -115,7 +121,15 @@ export class ConsulSource implements InstanceSource {
     this.origin = 'consul';
     this.index = Number.isFinite(next) && next > 0 && next >= this.index ? next : 0;
     if (!changed) return;
-    this.current = Object.freeze(toInstances(Array.isArray(body) ? body : []));
+    const instances = toInstances(Array.isArray(body) ? body : []);
+    if (instances.length === 0 && (this.current?.length ?? 0) > 0 && !this.emptyUnconfirmed) {
+      this.emptyUnconfirmed = true;
+      this.index = 0; // the next answer comes at once, from whichever server, after the pause
+      await sleep(EMPTY_CONFIRM_MS);
+      return;
+    }
+    this.emptyUnconfirmed = false;
+    this.current = Object.freeze(instances);
     this.lastChangeAt = new Date().toISOString();
     this.onChange(this.current);
   }
