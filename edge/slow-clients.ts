@@ -12,7 +12,7 @@ import type { TLSSocket } from 'node:tls';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { ERRORS, errorBody } from '../shared/errors.js';
+import { rawErrorResponse } from '../shared/errors.js';
 
 // One pair of timers per connection, refreshed rather than re-created, and
 // prebuilt listeners: this runs for every HTTP/1.1 request of the edge.
@@ -96,8 +96,7 @@ function refuse(socket: GuardedSocket, reason: string, log: Logger, res?: Server
   const requestId = randomUUID();
   log.info({ event: 'client-error', requestId, client: socket.remoteAddress, reason });
   if (res === undefined || !res.headersSent) {
-    const body = errorBody('request_timeout', requestId);
-    socket.end(`HTTP/1.1 ${ERRORS.request_timeout.status} Request Timeout\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+    socket.end(rawErrorResponse('request_timeout', requestId));
     setTimeout(() => socket.destroy(), 1_000).unref();
   } else {
     socket.destroy();

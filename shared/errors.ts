@@ -1,6 +1,7 @@
 // Every error reply the gateway itself can produce, declared once with its
 // status and public message. Replies never carry a stack or an internal
 // detail; the log line carries the reason.
+import { STATUS_CODES } from 'node:http';
 import type { GatewayReply } from './http/gateway-io.js';
 
 export const ERRORS = {
@@ -38,6 +39,18 @@ export class GatewayError extends Error {
 
 export function errorBody(code: ErrorCode, requestId: string): string {
   return JSON.stringify({ error: code, message: ERRORS[code].message, requestId });
+}
+
+/**
+ * The same JSON error as a whole HTTP/1.1 response that closes its connection, for a socket no
+ * response object owns: a request Node's parser refused, CONNECT, a slow client, a refused upgrade.
+ */
+export function rawErrorResponse(code: ErrorCode, requestId: string, headers: Readonly<Record<string, string>> = {}): string {
+  const body = errorBody(code, requestId);
+  const status = ERRORS[code].status;
+  let head = `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n`;
+  for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+  return `${head}Connection: close\r\n\r\n${body}`;
 }
 
 export function sendError(reply: GatewayReply, code: ErrorCode, requestId: string): GatewayReply {

@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import fastify, { type FastifyInstance, type FastifyServerOptions, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { Exchange } from './exchange.js';
-import { ERRORS, errorBody, sendError, type ErrorCode } from './errors.js';
+import { rawErrorResponse, sendError, type ErrorCode } from './errors.js';
 import { plainAddress } from './http/forwarded.js';
 import type { TimeoutsConfig } from './config/schema.js';
 import { baseServerOptions } from './http/server-options.js';
@@ -98,7 +98,7 @@ function clientError(log: Logger) {
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : 'bad_request';
     const requestId = randomUUID();
     log.info({ event: 'client-error', requestId, client: plainAddress(socket.remoteAddress), reason: `${err.code ?? 'ERROR'}: ${err.message}` });
-    if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) endWithError(socket, code, requestId);
+    if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) socket.end(rawErrorResponse(code, requestId));
     else socket.destroy();
   };
 }
@@ -108,16 +108,7 @@ function refuseConnect(log: Logger) {
   return (req: RawRequest, socket: Socket): void => {
     const requestId = randomUUID();
     log.info({ event: 'client-error', requestId, client: plainAddress(socket.remoteAddress), reason: `CONNECT ${String(req.url).slice(0, 200)} refused` });
-    endWithError(socket, 'bad_request', requestId);
+    socket.end(rawErrorResponse('bad_request', requestId));
   };
 }
 
-/** The JSON error reply written straight to a socket no request object owns, and the connection closed. */
-function endWithError(socket: Socket, code: ErrorCode, requestId: string): void {
-  const body = errorBody(code, requestId);
-  socket.end(`HTTP/1.1 ${ERRORS[code].status} ${statusText(code)}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
-}
-
-function statusText(code: ErrorCode): string {
-  return { headers_too_large: 'Request Header Fields Too Large', request_timeout: 'Request Timeout' }[code as string] ?? 'Bad Request';
-}

@@ -1,7 +1,8 @@
 // Builds the header set a hop sends upstream and the one it returns to the
 // client. Hop-by-hop headers, anything named in Connection, HTTP/2 pseudo
-// headers, names with an underscore and the headers the gateway owns are dropped first; the gateway's
-// own values are added after, so a client can neither spoof nor strip them.
+// headers, names with an underscore (upstream) and the headers the gateway
+// owns are dropped first; the gateway's own values are added after, so a
+// client can neither spoof nor strip them.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 const HOP_BY_HOP = new Set([

@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import { ProxyRequest, type GatewayReply } from '../http/gateway-io.js';
 import type { Logger } from 'pino';
 import { Exchange, runStages, type Stage } from '../exchange.js';
-import { ERRORS, GatewayError, errorBody, type ErrorCode } from '../errors.js';
+import { ERRORS, GatewayError, rawErrorResponse, type ErrorCode } from '../errors.js';
 import { upstreamHeadersOf, type ForwardSettings } from '../stages/forward-upstream.js';
 import type { TrustFn } from '../http/forwarded.js';
 import { requestIdOf } from '../http/request-id.js';
@@ -61,9 +61,7 @@ async function tunnel(req: IncomingMessage, socket: Duplex, head: Buffer, o: Web
   } catch (err) {
     const code: ErrorCode = err instanceof GatewayError ? err.code : 'internal';
     ex.reason = err instanceof GatewayError ? err.reason : (err as Error).message;
-    const body = errorBody(code, ex.requestId);
-    const extra = err instanceof GatewayError && err.headers ? Object.entries(err.headers).map(([k, v]) => `${k}: ${v}\r\n`).join('') : '';
-    socket.end(`HTTP/1.1 ${ERRORS[code].status} Refused\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`);
+    socket.end(rawErrorResponse(code, ex.requestId, err instanceof GatewayError ? err.headers : undefined));
     logAccess(o.log, ex, req, ERRORS[code].status, undefined, 'websocket');
   }
 }
