@@ -13,7 +13,8 @@ const [port = '0', upstream = 'http://127.0.0.1:1', keyFile, certFile] = process
 const pool = new Pool(upstream, { connections: 128, pipelining: 1 });
 const forward = (req: RawRequest, res: RawResponse) => {
   pool.request({ method: 'GET', path: req.url ?? '/', headers: { host: req.headers.host ?? '' } }).then((up) => {
-    res.writeHead(up.statusCode, { 'content-type': String(up.headers['content-type'] ?? 'application/json') });
+    res.statusCode = up.statusCode;
+    res.setHeader('content-type', String(up.headers['content-type'] ?? 'application/json'));
     up.body.pipe(res);
   }, () => { res.statusCode = 502; res.end(); });
 };

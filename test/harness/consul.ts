@@ -19,6 +19,8 @@ export interface Registration {
 
 export interface TestConsul {
   readonly address: string;
+  /** The running agent's pid, if one runs. */
+  pid(): number | undefined;
   register(r: Registration): Promise<void>;
   deregister(id: string): Promise<void>;
   setHealth(serviceId: string, status: 'pass' | 'warn' | 'fail'): Promise<void>;
@@ -66,6 +68,7 @@ async function startConsulOnce(): Promise<TestConsul> {
   await start();
   return {
     address,
+    pid: () => proc?.child.pid,
     start,
     async register(r) {
       await api('PUT', '/agent/service/register', {

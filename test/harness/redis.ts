@@ -10,6 +10,8 @@ import { spawnOwned, type Owned } from './process.js';
 export interface TestRedis {
   readonly url: string;
   readonly port: number;
+  /** The running server's pid, if one runs. */
+  pid(): number | undefined;
   stop(): Promise<void>;
   start(): Promise<void>;
 }
@@ -61,6 +63,7 @@ export async function startRedis(tls?: DevCertificates): Promise<TestRedis> {
   return {
     url: `${tls ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     port,
+    pid: () => proc?.child.pid,
     start: async () => { proc = await launch(bin, port, tls); },
     stop: async () => { await proc?.stop('SIGKILL'); },
   };
