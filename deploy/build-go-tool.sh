@@ -4,15 +4,18 @@
 # already built for that version is reused. Used for Consul (tests, dev stack)
 # and Caddy (a benchmark peer), which Debian and npm do not carry.
 # Usage: build-go-tool.sh TOOL_DIR MODULE PACKAGE NAME; prints the binary's path last.
+# Refuses, built or not, a tool whose modules are not open source (check-tool-licences.sh).
 set -euo pipefail
 dir="$1" module="$2" package="$3" name="$4"
+here="$(cd "$(dirname "$0")" && pwd)"
 version="$(sed -n "s|^[[:space:]]*\(require[[:space:]]\+\)\?${module//./\\.} \(v[0-9.]*\).*|\2|p" "$dir/go.mod" | head -n 1)"
 [ -n "$version" ] || { echo "build-go-tool: no $module version in $dir/go.mod" >&2; exit 1; }
 cache="${GATEHOUSE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/gatehouse}"
 bin="$cache/$name-$version/$name"
-if [ -x "$bin" ]; then echo "$bin"; exit 0; fi
 export PATH="$PATH:/usr/local/go/bin:/usr/lib/go/bin"
 command -v go >/dev/null || { echo "build-go-tool: Go is required to build $name (apt-get install golang, or https://go.dev/dl)" >&2; exit 1; }
+bash "$here/check-tool-licences.sh" "$dir" "$module" "$package"
+if [ -x "$bin" ]; then echo "$bin"; exit 0; fi
 mkdir -p "$(dirname "$bin")"
 echo "build-go-tool: building $name $version (takes a few minutes, once)" >&2
 cd "$dir"

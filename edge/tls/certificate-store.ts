@@ -47,6 +47,9 @@ export class CertificateStore {
     const mtls = this.config.clientCertificates;
     return {
       allowHTTP1: true,
+      // Node 24's HTTP/1.1 fallback would answer a missing Host with its own bare 400; our framing
+      // check answers it instead, with the JSON error and a request id, as on the router.
+      requireHostHeader: false,
       ...this.defaultContextOptions(),
       SNICallback: (servername: string, done: (err: Error | null, ctx?: SecureContext) => void) => done(null, this.contextFor(servername)),
       ...(mtls && { requestCert: true, rejectUnauthorized: mtls.required }),
