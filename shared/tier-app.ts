@@ -43,6 +43,13 @@ export function buildTierApp(o: TierAppOptions): FastifyInstance {
   app.decorateRequest('exchange', null as unknown as Exchange);
   app.setErrorHandler((err, request, reply) => replyWithError(o.log, err, exchangeOf(request), request, reply));
   app.setNotFoundHandler((request, reply) => sendError(reply, 'not_found', request.id));
+  // The few endpoints fastify serves reply like the pipeline does: with the request id and the tier's own headers (HSTS).
+  const always = Object.entries(o.responseHeaders ?? {});
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-request-id', request.id);
+    for (const [name, value] of always) reply.header(name, value);
+    done();
+  });
   app.addHook('onResponse', (request, reply, done) => {
     logAccess(o.log, exchangeOf(request), request.raw as RawRequest, reply.statusCode, reply.getHeader('content-length'));
     done();

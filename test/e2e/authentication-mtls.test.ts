@@ -49,8 +49,13 @@ test('a client certificate signed by the configured CA names the consumer, over 
   }
 });
 
-test('no client certificate, or one from another CA, is refused with 401', async () => {
-  assert.equal((await asClient()).status, 401);
+test('no client certificate, or one from another CA, is refused with 401 and a bare Bearer challenge', async () => {
   const stranger = await (await clientCa()).issue('partner-7');
-  assert.equal((await asClient(stranger)).status, 401);
+  const before = backend.received.length;
+  for (const r of [await asClient(), await asClient(stranger)]) {
+    assert.equal(r.status, 401);
+    assert.equal(r.headers['www-authenticate'], 'Bearer realm="gatehouse"', 'an unverified certificate counts as no credential');
+    assert.deepEqual(r.json(), { error: 'unauthorized', message: 'Authentication is required, or the credential given was refused.', requestId: r.headers['x-request-id'] });
+  }
+  assert.equal(backend.received.length, before, 'nothing reached the backend');
 });

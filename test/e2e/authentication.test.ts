@@ -5,14 +5,15 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { exportSPKI, importJWK, SignJWT } from 'jose';
+import { decodeJwt, exportSPKI, importJWK, SignJWT } from 'jose';
 import { startEchoBackend, type EchoBackend, type EchoReply } from '../../deploy/dev/echo-backend.js';
-import { startGateway, startTier, send, type Gateway, type Reply } from '../harness/gateway.js';
+import { startGateway, startTier, send, configFrom, TEST_IDENTITY, type Gateway, type Reply } from '../harness/gateway.js';
 import { startIdp, newSigningKey, issuerConfig, AUDIENCE, type TestIdp, type SigningKey } from '../harness/idp.js';
 import { startRedis, type TestRedis } from '../harness/redis.js';
 import { rawRequest, http1 } from '../harness/raw.js';
 import { waitFor } from '../harness/ports.js';
-import { ApiKeyStore } from '../../edge/auth/api-key-store.js';
+import { ApiKeyStore, hashApiKey } from '../../edge/auth/api-key-store.js';
+import { AssertionSigner, AssertionVerifier, IDENTITY_HEADER } from '../../shared/identity.js';
 
 let backend: EchoBackend;
 let idp: TestIdp;
@@ -115,6 +116,18 @@ test('a token expired by less than the clock skew is still admitted', async () =
   assert.equal(r.status, 200);
 });
 
+test('a token admitted once is refused when it expires, though the edge cached it', async () => {
+  // exp 28 s ago with 30 s of skew: valid for at least one more second, then no longer.
+  const exp = Math.floor(Date.now() / 1000) - 28;
+  const token = await idp.token(k1, { exp, jti: 'cached-then-expired' });
+  assert.equal((await gw.get('/orders/cached', bearer(token))).status, 200);
+  await new Promise((r) => setTimeout(r, (exp + 30) * 1000 - Date.now() + 100));
+  const r = await gw.get('/orders/cached', bearer(token));
+  assertRefused(r);
+  await new Promise((res) => setTimeout(res, 20));
+  assert.match(String(gw.edge.logs.access().find((l) => l.requestId === r.headers['x-request-id'])?.reason), /"exp" claim timestamp check failed/);
+});
+
 test('a rotated signing key is picked up from the JWK set', async () => {
   const r2 = await newSigningKey('r2');
   rotating.published = [rotating.published[0]!, r2];
@@ -126,10 +139,12 @@ test('a rotated signing key is picked up from the JWK set', async () => {
 test('when the JWK set endpoint fails, the last good keys keep serving', async () => {
   const known = rotating.published[0]!;
   rotating.broken = true;
+  const fetchesBefore = rotating.fetches;
   await new Promise((r) => setTimeout(r, 1_100)); // cached keys are now past their max age
+  assert.equal(rotating.fetches, fetchesBefore, 'keys are refreshed on use, not on a timer');
   const r = await gw.get('/orders/stale', bearer(await rotating.token(known, { jti: 'fresh-token' })));
   assert.equal(r.status, 200, r.text);
-  assert.ok(rotating.fetches >= 2, 'a refresh was attempted');
+  assert.equal(rotating.fetches - fetchesBefore, 1, 'keys past their max age are refreshed once, on use');
   rotating.broken = false;
 });
 
@@ -169,6 +184,34 @@ test('an API key works on every edge instance and a revoked one is refused every
   }
 });
 
+test('an API key whose status in Redis is damaged or unknown is refused, not taken as active', async () => {
+  const admin = new Redis(redis.url);
+  const store = new ApiKeyStore(admin);
+  const recordOf = (key: string) => `gatehouse:apikey:{${hashApiKey(key)}}`;
+  try {
+    const damage: Record<string, (record: string) => Promise<unknown>> = {
+      'unknown status': (record) => admin.hset(record, 'status', 'suspended'),
+      'status in other case': (record) => admin.hset(record, 'status', 'ACTIVE'),
+      'empty status': (record) => admin.hset(record, 'status', ''),
+      'no status field': (record) => admin.hdel(record, 'status'),
+    };
+    for (const [name, apply] of Object.entries(damage)) {
+      const { key } = await store.create({ consumer: `damaged-${name.replaceAll(' ', '-')}`, scopes: ['orders:read'] });
+      await apply(recordOf(key));
+      const r = await gw.get('/orders/damaged', { headers: { 'x-api-key': key } });
+      assert.equal(r.status, 401, `${name}: ${r.text}`);
+      assert.equal(r.headers['www-authenticate'], 'Bearer realm="gatehouse", error="invalid_token"', name);
+      assert.equal(r.json().error, 'unauthorized', name);
+    }
+    const { key: intact } = await store.create({ consumer: 'intact', scopes: ['orders:read'] });
+    const ok = await gw.get('/orders/damaged', { headers: { 'x-api-key': intact } });
+    assert.equal(ok.status, 200, 'an intact active key next to them still works');
+    assert.equal(seen(ok)['x-gatehouse-consumer'], 'intact');
+  } finally {
+    admin.disconnect();
+  }
+});
+
 function fetchVia(edgeUrl: string, path: string, key: string): Promise<Reply> {
   return send(gw.client, `${edgeUrl}${path}`, { headers: { 'x-api-key': key } });
 }
@@ -184,6 +227,25 @@ test('identity headers a client sends never reach the router or the backend', as
   const anon = seen(await gw.get('/public/s', { headers: spoof }));
   assert.equal(anon['x-gatehouse-consumer'], 'anonymous');
   for (const h of [authed, anon]) for (const name of ['x-user-id', 'x-consumer-id', 'x-authenticated-userid', 'x-gatehouse-identity']) assert.equal(h[name], undefined, name);
+
+  // What the edge itself sends on, seen by a capture server standing in as the router: the router's own
+  // stripping must not be what keeps a spoofed header from the backend.
+  const standIn = await startEchoBackend('router-stand-in');
+  const edge = await startTier('edge', configFrom({ ...gw.edgeConfig, edge: { ...gw.edgeConfig.edge, router: { static: [standIn.url] } } }));
+  try {
+    for (const path of ['/public/s', '/orders/s']) {
+      const headers = { ...spoof, 'x-gatehouse-claims': '{"tenant":"evil"}', 'x-gatehouse-anything': '1', authorization: `Bearer ${await idp.token(k1)}` };
+      assert.equal((await send(gw.client, `${edge.addresses.url}${path}`, { headers })).status, 200);
+      const toRouter = standIn.received.at(-1)!.headers;
+      assert.deepEqual(Object.keys(toRouter).filter((n) => n.startsWith('x-gatehouse-')), [IDENTITY_HEADER], `${path}: only the edge's own assertion`);
+      const identity = await new AssertionVerifier(TEST_IDENTITY).verify(String(toRouter[IDENTITY_HEADER]));
+      assert.equal(identity?.consumer, path === '/public/s' ? 'anonymous' : 'alice', `${path}: an assertion the edge signed`);
+      for (const name of ['x-user-id', 'x-consumer-id', 'x-authenticated-userid']) assert.equal(toRouter[name], undefined, `${path}: ${name}`);
+    }
+  } finally {
+    await edge.runtime.close();
+    await standIn.close();
+  }
 });
 
 test('naming Authorization in Connection does not bypass authentication', async () => {
@@ -213,4 +275,16 @@ test('a request sent straight to the router without a valid assertion gets 401',
   const withForged = await fetch(`${gw.routerUrl}/public/x`, { headers: { 'x-gatehouse-identity': forged } });
   assert.equal(withForged.status, 401);
   assert.ok(!backend.received.some((r) => r.headers['x-gatehouse-consumer'] === 'admin'));
+});
+
+test('an identity assertion the router accepted is refused once it expires', async () => {
+  const assertion = await new AssertionSigner({ ...TEST_IDENTITY, ttlSeconds: 2 }).assertionFor({ consumer: 'replayed', method: 'api-key', scopes: [], roles: [], claims: {} });
+  const replay = () => fetch(`${gw.routerUrl}/public/replay`, { headers: { [IDENTITY_HEADER]: assertion } });
+  const first = await replay();
+  assert.equal(first.status, 200);
+  assert.equal(((await first.json()) as EchoReply).headers['x-gatehouse-consumer'], 'replayed');
+  await new Promise((r) => setTimeout(r, decodeJwt(assertion).exp! * 1000 - Date.now() + 100));
+  const late = await replay();
+  assert.equal(late.status, 401);
+  assert.equal(((await late.json()) as { error: string }).error, 'unauthorized');
 });

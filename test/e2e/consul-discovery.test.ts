@@ -18,6 +18,7 @@ import { TEST_IDENTITY } from '../harness/gateway.js';
 let consul: TestConsul;
 let redis: TestRedis;
 const backends: EchoBackend[] = [];
+let v2: EchoBackend; // an instance of the same service with another tag, on its own port: it must never be chosen
 let gw: Gateway;
 const snapshotDir = mkdtempSync(join(tmpdir(), 'gatehouse-snapshot-'));
 
@@ -28,7 +29,8 @@ before(async () => {
     backends.push(b);
     await consul.register({ id: name, name: 'catalog', port: b.port, tags: ['v1'], ttlCheck: true });
   }
-  await consul.register({ id: 'other-v2', name: 'catalog', port: backends[0]!.port, tags: ['v2'] });
+  v2 = await startEchoBackend('v2');
+  await consul.register({ id: 'other-v2', name: 'catalog', port: v2.port, tags: ['v2'] });
   gw = await startGateway({
     consul: consul.address,
     consulExtra: { snapshotDir },
@@ -46,7 +48,7 @@ before(async () => {
 
 after(async () => {
   await gw?.close();
-  await Promise.all(backends.map((b) => b.close()));
+  await Promise.all([...backends, ...(v2 ? [v2] : [])].map((b) => b.close()));
   await consul?.stop();
   await redis?.stop();
 });
@@ -69,6 +71,7 @@ async function ready(url: string): Promise<{ status: number; body: Record<string
 test('instances registered in Consul with the tag filter receive traffic in turn', async () => {
   await waitFor('router readiness', async () => (await ready(gw.router.addresses.adminUrl)).status === 200 || undefined);
   assert.deepEqual([...(await backendsHit(6))].sort(), ['c1', 'c2', 'c3']);
+  assert.equal(v2.received.length, 0, 'the instance without the v1 tag gets nothing');
 });
 
 test('an instance whose Consul check turns critical gets no new requests within 2 seconds', async () => {

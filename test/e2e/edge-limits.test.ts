@@ -112,8 +112,11 @@ test('an idle connection is closed without a reply', async () => {
 test('connections beyond the per-instance ceiling are refused, and accepted again once others close', async () => {
   await gw.client.close().catch(() => undefined); // the harness client's pooled connection would count too
   const held = await Promise.all([tlsSocket(), tlsSocket(), tlsSocket(), tlsSocket()]);
-  const extra = await tlsSocket().then((s) => replyOf(s, 1_500), (err: Error) => ({ text: `refused: ${err.message}`, ms: 0 }));
-  assert.notEqual(extra.text, 'still open', 'the fifth connection is not served');
+  // Each held connection waits on a slow backend, so no idle or header timeout closes it meanwhile.
+  for (const s of held) s.write('GET /big/held HTTP/1.1\r\nHost: localhost\r\nX-Echo-Delay-Ms: 3000\r\n\r\n');
+  await new Promise((r) => setTimeout(r, 200));
+  const extra = await tlsSocket().then((s) => { s.destroy(); return 'handshake completed'; }, (err: Error) => `refused: ${err.message}`);
+  assert.match(extra, /^refused: /, 'the fifth connection is closed before its TLS handshake');
   held.forEach((s) => s.destroy());
   await new Promise((r) => setTimeout(r, 100));
   assert.equal((await rawRequest(gw.edgeUrl, http1('GET', '/big/x', []))).status, 200);

@@ -58,6 +58,42 @@ test('replies carry RateLimit-Policy and RateLimit; past the limit 429 with Retr
   assert.equal((await gw.get('/free/x', as('acme'))).headers['ratelimit-policy'], undefined, 'a route without a policy counts nothing');
 });
 
+test('the edge-wide policy counts requests on every route, together with a route\'s own policy', async () => {
+  const edgeWide = await startGateway({
+    redis: redis.url,
+    rateLimits: {
+      everyone: { key: 'header:x-tenant', windows: [{ name: 'edge', limit: 3, periodSeconds: 60 }] },
+      own: { key: 'header:x-tenant', windows: [{ name: 'own', limit: 100, periodSeconds: 60 }] },
+    },
+    edgeExtra: { rateLimit: 'everyone' },
+    routes: [
+      { name: 'plain', match: { pathPrefix: '/plain' }, service: 'app' },
+      { name: 'counted', match: { pathPrefix: '/counted' }, service: 'app', rateLimit: 'own' },
+    ],
+    services: { app: { static: [backend.url] } },
+  });
+  try {
+    const plain = await edgeWide.get('/plain/x', as('edge-wide'));
+    assert.equal(plain.status, 200);
+    assert.equal(plain.headers['ratelimit-policy'], '"edge";q=3;w=60', 'a route with no policy of its own is counted by the edge-wide one');
+    assert.match(String(plain.headers.ratelimit), /^"edge";r=2;t=\d+$/);
+    const counted = await edgeWide.get('/counted/x', as('edge-wide'));
+    assert.equal(counted.status, 200);
+    assert.equal(counted.headers['ratelimit-policy'], '"edge";q=3;w=60, "own";q=100;w=60');
+    assert.match(String(counted.headers.ratelimit), /^"edge";r=1;t=\d+$/, 'one budget across routes');
+    assert.equal((await edgeWide.get('/plain/y', as('edge-wide'))).status, 200);
+    const before = backend.received.length;
+    const refused = await edgeWide.get('/counted/y', as('edge-wide'));
+    assert.equal(refused.status, 429);
+    assert.equal(refused.json().error, 'rate_limited');
+    assert.equal(backend.received.length, before);
+    assert.equal((await edgeWide.get('/plain/z', as('edge-wide'))).status, 429);
+    assert.equal((await edgeWide.get('/plain/z', as('another-tenant'))).status, 200, 'another key has its own budget');
+  } finally {
+    await edgeWide.close();
+  }
+});
+
 test('three edge instances sharing Redis admit the limit within 1% under concurrent load', async () => {
   const others: Tier[] = [await startTier('edge', gw.edgeConfig), await startTier('edge', gw.edgeConfig)];
   try {

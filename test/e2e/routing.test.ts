@@ -21,7 +21,7 @@ before(async () => {
   idp = await startIdp([key]);
   const three = b.map((x) => x.url);
   gw = await startGateway({
-    authzDefault: 'deny',
+    authzDefault: null, // no authorization section: routes without authz are decided by the shipped default
     auth: { jwt: { issuers: [issuerConfig(idp)] } },
     routes: [
       { name: 'exact', match: { path: '/exact' }, service: 'rr', authz: {} },
@@ -64,7 +64,7 @@ test('exact paths, :param patterns, header matches and prefix rewrites reach the
   assert.equal(seen.url, '/things?x=1');
   assert.equal(seen.headers['x-from'], 'gatehouse');
   assert.equal(seen.headers['x-debug'], undefined);
-  assert.notEqual(seen.headers['x-gatehouse-consumer'], 'forged', 'route edits cannot write identity headers');
+  assert.equal(seen.headers['x-gatehouse-consumer'], 'anonymous', 'route edits cannot write identity headers');
   assert.equal(stripped.headers['x-served-by'], 'gatehouse');
   assert.equal(stripped.headers['x-backend'], undefined);
   const canary = await backendOf('/api/things', { 'x-canary': '1' });
@@ -96,8 +96,12 @@ test('authorization allows what the policy grants and denies the rest with 403, 
   assert.equal(wrongTenant.json().error, 'forbidden');
   const noScope = await gw.get('/orders/1', { headers: { authorization: `Bearer ${await idp.token(key, { tenant: 'acme', scope: 'orders:read' })}` } });
   assert.equal(noScope.status, 403);
-  assert.equal((await gw.get('/closed/x')).status, 403, 'no policy: the default denies');
+  const closed = await gw.get('/closed/x');
+  assert.equal(closed.status, 403, 'no policy and no authorization.default in the config: the shipped default denies');
+  assert.equal(closed.json().error, 'forbidden');
   await new Promise((r) => setTimeout(r, 50));
+  const closedLine = gw.router.logs.access().find((l) => l.requestId === closed.headers['x-request-id']);
+  assert.deepEqual(closedLine?.auth, { authz: 'deny', authzReason: 'no policy: default deny' });
   const line = gw.router.logs.access().find((l) => l.requestId === noScope.headers['x-request-id']);
   assert.equal((line?.auth as Record<string, string>).authz, 'deny');
   assert.match(String((line?.auth as Record<string, string>).authzReason), /orders:write/);

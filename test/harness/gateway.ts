@@ -48,7 +48,8 @@ export interface GatewayOptions {
   readonly routes: Record<string, unknown>[];
   readonly auth?: Record<string, unknown>;
   readonly rateLimits?: Record<string, unknown>;
-  readonly authzDefault?: 'allow' | 'deny';
+  /** authorization.default; null leaves the authorization section out, as a file that never sets it (the shipped default). */
+  readonly authzDefault?: 'allow' | 'deny' | null;
   readonly edgeExtra?: Record<string, unknown>;
   readonly routerExtra?: Record<string, unknown>;
   /** More of the redis section (tls, timeouts) beside the url. */
@@ -103,7 +104,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     services: o.services,
     identity: TEST_IDENTITY,
     // Routes without a policy are open in these tests unless a test says otherwise.
-    authorization: { default: o.authzDefault ?? 'allow' },
+    ...(o.authzDefault !== null && { authorization: { default: o.authzDefault ?? 'allow' } }),
     ...(o.auth && { auth: o.auth }),
     ...(o.rateLimits && { rateLimits: o.rateLimits }),
     ...(o.consul && { consul: { address: o.consul, ...o.consulExtra } }),
