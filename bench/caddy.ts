@@ -3,7 +3,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { startChild } from './children.js';
 
 export function startCaddy(bin: string, port: number, upstream: number): ChildProcess {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-caddy-'));
@@ -20,5 +21,5 @@ http://127.0.0.1:${port} {
 `);
   // Caddy keeps state under XDG folders: a throwaway one, never the user's.
   const env = { ...process.env, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir, HOME: dir };
-  return spawn(bin, ['run', '--config', file, '--adapter', 'caddyfile'], { stdio: ['ignore', 'ignore', 'ignore'], env });
+  return startChild(bin, ['run', '--config', file, '--adapter', 'caddyfile'], env);
 }

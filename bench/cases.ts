@@ -1,8 +1,9 @@
 // Every case of the benchmark, started on loopback behind the same backend:
 // the backend itself, nginx one and two hops, HAProxy, Caddy, the Node floor
 // (one hop, and two with TLS on the first, as the two tiers are),
-// Express Gateway, and Gatehouse bare and secured.
-import { spawn, type ChildProcess } from 'node:child_process';
+// Express Gateway, and Gatehouse bare and secured (its refusals checked
+// before anything is timed). Every process goes through children.ts.
+import type { ChildProcess } from 'node:child_process';
 import { Agent, request } from 'undici';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,11 +13,14 @@ import { startHaproxy } from './haproxy.js';
 import { startCaddy } from './caddy.js';
 import { ensureExpressGateway, startExpressGateway } from './express-gateway.js';
 import { goTool } from './go-tools.js';
-import { bareConfig, securedConfig, benchToken, type TierPorts } from './gatehouse.js';
+import { bareConfig, securedConfig, benchToken, securedChecks, type TierPorts } from './gatehouse.js';
+import { verifyChain, type ChainCheck } from './chain-checks.js';
+import { exited, startChild, stderrTail } from './children.js';
 import { freePort, waitFor, GiveUp } from '../test/harness/ports.js';
 import { ensureDevCertificates } from '../shared/tls/dev-certs.js';
 import { startRedis } from '../test/harness/redis.js';
 import { startConsul } from '../test/harness/consul.js';
+import { stopGroup } from '../test/harness/process.js';
 
 export type CaseId = 'B0' | 'B1' | 'B2' | 'haproxy' | 'caddy' | 'floor' | 'floor2' | 'express-gateway' | 'bare' | 'secured';
 
@@ -27,6 +31,8 @@ export interface Case {
   /** The proxy processes whose CPU and memory are measured, by role. */
   readonly procs: Readonly<Record<string, ChildProcess>>;
   readonly headers?: readonly string[];
+  /** The chain checks this case passed before it was measured (chain-checks.ts). */
+  readonly verified?: readonly string[];
 }
 
 export interface Bench {
@@ -36,17 +42,27 @@ export interface Bench {
 
 const repo = resolve(new URL('../..', import.meta.url).pathname);
 
-/** tierNodeArgs: extra Node flags for the Gatehouse tiers only (bench/profile.ts passes --cpu-prof). */
-export async function startCases(tierNodeArgs: readonly string[] = []): Promise<Bench> {
+export interface StartOptions {
+  /** Extra Node flags for the Gatehouse tiers only (bench/profile.ts passes --cpu-prof). */
+  readonly tierNodeArgs?: readonly string[];
+  /** Build Caddy and install Express Gateway when missing (npm run bench); false: a missing one is an error (the smoke test). */
+  readonly install?: boolean;
+  /** Aborted: starts no further case, stops those started, and rejects. */
+  readonly signal?: AbortSignal | undefined;
+}
+
+export async function startCases(o: StartOptions = {}): Promise<Bench> {
+  const { tierNodeArgs = [], install = true, signal } = o;
+  // Before anything starts: a missing peer fails the run in a second, not after the other cases.
+  const caddyBin = await goTool('caddy', install, signal);
+  const egDir = await ensureExpressGateway(install, signal);
   const started: ChildProcess[] = [];
-  const node = (script: string, args: string[], flags: readonly string[] = []) => spawn(process.execPath, [...flags, join(repo, 'dist', script), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const [redis, consul] = await Promise.all([startRedis(), startConsul()]);
+  const node = (script: string, args: string[], flags: readonly string[] = []) => startChild(process.execPath, [...flags, join(repo, 'dist', script), ...args]);
+  const [redis, consul] = await startBoth(startRedis(), startConsul());
   const probe = new Agent({ connect: { rejectUnauthorized: false } }); // the bench's own self-signed edge certificate
-  const stop = async () => {
-    for (const p of started) p.kill('SIGTERM');
-    await Promise.all([redis.stop(), consul.stop(), probe.close()]);
-  };
-  const start = (make: () => Promise<Launched>) => launch(make, probe, started);
+  let stopping: Promise<void> | undefined;
+  const stop = () => stopping ??= Promise.all([...started.map((p) => stopGroup(p)), redis.stop(), consul.stop(), probe.close()]).then(() => {});
+  const start = (make: () => Promise<Launched>) => launch(make, probe, started, signal);
   try {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
     const certs = await ensureDevCertificates(join(dir, 'certs'));
@@ -62,13 +78,16 @@ export async function startCases(tierNodeArgs: readonly string[] = []): Promise<
       const p = run(port);
       return { case: { id, name, url: url(port), procs: { [role]: p } }, children: [p] };
     });
-    const gatehouse = (id: CaseId, name: string, write: (ports: TierPorts) => string, headers?: string[]) => start(async () => {
-      const ports = await tierPorts();
-      const file = write(ports);
-      const edge = node('edge/main.js', ['--config', file], tierNodeArgs);
-      const router = node('router/main.js', ['--config', file], tierNodeArgs);
-      return { case: { id, name, url: `https://127.0.0.1:${ports.edge}/`, procs: { edge, router }, ...(headers && { headers }) }, children: [edge, router] };
-    });
+    const gatehouse = async (id: CaseId, name: string, write: (ports: TierPorts) => string, headers?: string[], checks: readonly ChainCheck[] = []) => {
+      const c = await start(async () => {
+        const ports = await tierPorts();
+        const file = write(ports);
+        const edge = node('edge/main.js', ['--config', file], tierNodeArgs);
+        const router = node('router/main.js', ['--config', file], tierNodeArgs);
+        return { case: { id, name, url: `https://127.0.0.1:${ports.edge}/`, procs: { edge, router }, ...(headers && { headers }) }, children: [edge, router] };
+      });
+      return checks.length === 0 ? c : { ...c, verified: await verifyChain(c.name, c.url, checks, probe) };
+    };
     const cases: Case[] = [
       backend,
       await one('B1', 'B1 nginx 1 hop', 'nginx', (port) => startNginx('hop1', proxyServer(port, pB))),
@@ -79,7 +98,7 @@ export async function startCases(tierNodeArgs: readonly string[] = []): Promise<
         return { case: { id: 'B2', name: 'B2 nginx 2 hops', url: url(p2a), procs: { first, second } }, children: [first, second] };
       }),
       await one('haproxy', 'HAProxy 1 hop', 'haproxy', (port) => startHaproxy(port, pB)),
-      await one('caddy', 'Caddy 1 hop', 'caddy', (port) => startCaddy(goTool('caddy'), port, pB)),
+      await one('caddy', 'Caddy 1 hop', 'caddy', (port) => startCaddy(caddyBin, port, pB)),
       await one('floor', 'Node floor (node:http + undici)', 'node', (port) => node('bench/node-floor.js', [String(port), `http://127.0.0.1:${pB}`])),
       // The structural floor of a two-tier Node design, as B2 is nginx's: TLS in, a plain hop, the backend.
       await start(async () => {
@@ -88,15 +107,23 @@ export async function startCases(tierNodeArgs: readonly string[] = []): Promise<
         const first = node('bench/node-floor.js', [String(p1), `http://127.0.0.1:${p2}`, certs.keyFile, certs.certFile]);
         return { case: { id: 'floor2', name: 'Node floor 2 hops (TLS, then plain)', url: `https://127.0.0.1:${p1}/`, procs: { first, second } }, children: [first, second] };
       }),
-      await one('express-gateway', 'Express Gateway 1 hop', 'eg', (port) => startExpressGateway(ensureExpressGateway(), port, pB)),
+      await one('express-gateway', 'Express Gateway 1 hop', 'eg', (port) => startExpressGateway(egDir, port, pB)),
       await gatehouse('bare', 'Gatehouse bare (TLS edge -> router)', (ports) => bareConfig(dir, ports, certs, pB)),
-      await gatehouse('secured', 'Gatehouse secured (JWT, rate limit, authz, Consul)', (ports) => securedConfig(dir, ports, certs, redis.url, consul.address), [`authorization: Bearer ${token}`]),
+      await gatehouse('secured', 'Gatehouse secured (JWT, rate limit, authz, Consul)', (ports) => securedConfig(dir, ports, certs, redis.url, consul.address), [`authorization: Bearer ${token}`], await securedChecks()),
     ];
     return { cases, stop };
   } catch (err) {
     await stop();
     throw err;
   }
+}
+
+/** Both started, or neither: the one that started is stopped when the other fails (its pipes would keep the bench alive). */
+async function startBoth<A extends { stop(): Promise<void> }, B extends { stop(): Promise<void> }>(a: Promise<A>, b: Promise<B>): Promise<[A, B]> {
+  const [ra, rb] = await Promise.allSettled([a, b]);
+  if (ra.status === 'fulfilled' && rb.status === 'fulfilled') return [ra.value, rb.value];
+  await Promise.all([ra, rb].map((r) => (r.status === 'fulfilled' ? r.value.stop() : undefined)));
+  throw ra.status === 'rejected' ? ra.reason : (rb as PromiseRejectedResult).reason;
 }
 
 interface Launched { readonly case: Case; readonly children: readonly ChildProcess[] }
@@ -106,20 +133,22 @@ interface Launched { readonly case: Case; readonly children: readonly ChildProce
  * child, so another process can take one in between (EADDRINUSE): a case whose process exits before
  * answering is started again on new ports, up to three times.
  */
-async function launch(make: () => Promise<Launched>, probe: Agent, started: ChildProcess[]): Promise<Case> {
+async function launch(make: () => Promise<Launched>, probe: Agent, started: ChildProcess[], signal: AbortSignal | undefined): Promise<Case> {
   for (let attempt = 1; ; attempt++) {
+    signal?.throwIfAborted();
     const { case: c, children } = await make();
     started.push(...children);
     try {
       await waitFor(`${c.name} answering`, () => {
-        const gone = children.find((p) => p.exitCode !== null || p.signalCode !== null);
-        if (gone) throw new GiveUp(`${gone.spawnfile} exited (${gone.exitCode ?? gone.signalCode})`);
+        if (signal?.aborted) throw new GiveUp('the run was aborted');
+        const gone = children.find(exited);
+        if (gone) throw new GiveUp(`${gone.spawnargs.slice(0, 3).join(' ')} exited (${gone.exitCode ?? gone.signalCode ?? 'never started'})${stderrTail(gone) ? `: ${stderrTail(gone)}` : ''}`);
         return answers(c, probe);
       }, 30_000);
       return c;
     } catch (err) {
-      for (const p of children) p.kill('SIGTERM');
-      if (attempt === 3) throw err;
+      await Promise.all(children.map((p) => stopGroup(p)));
+      if (attempt === 3 || signal?.aborted) throw err;
     }
   }
 }

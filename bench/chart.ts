@@ -1,6 +1,7 @@
 // The README's benchmark chart: throughput and CPU per request per case, as
 // a static SVG. Written by hand: two bar panels are a few lines of markup,
 // and a charting library would need a browser or a canvas to render them.
+// A failed case gets no bars, only the word, so it never reads as fast.
 import type { BenchRow } from './report.js';
 
 const ROW = 26, LABEL = 350, PANEL = 300, GAP = 40, TOP = 48;
@@ -11,9 +12,10 @@ const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replac
 export function renderChart(rows: readonly BenchRow[], subtitle: string): string {
   const width = LABEL + 2 * PANEL + GAP + 200; // room for the CPU labels right of the bars
   const height = TOP + rows.length * ROW + 24;
-  const maxRps = Math.max(...rows.map((r) => r.rps), 1);
+  const measured = rows.filter((r) => !r.failed);
+  const maxRps = Math.max(...measured.map((r) => r.rps), 1);
   const cpuTotal = (r: BenchRow) => Object.values(r.cpuUsPerRequest).reduce((a, b) => a + b, 0);
-  const maxCpu = Math.max(...rows.map(cpuTotal), 1);
+  const maxCpu = Math.max(...measured.map(cpuTotal), 1);
   const cpuX = LABEL + PANEL + GAP;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
@@ -25,6 +27,10 @@ export function renderChart(rows: readonly BenchRow[], subtitle: string): string
   rows.forEach((r, i) => {
     const y = TOP + i * ROW;
     parts.push(`<text x="${LABEL - 8}" y="${y + 15}" text-anchor="end">${esc(r.case)}</text>`);
+    if (r.failed) {
+      parts.push(`<text x="${LABEL}" y="${y + 15}" fill="#b00" font-weight="bold">FAILED: ${esc(r.failure)}</text>`);
+      return;
+    }
     const w = (r.rps / maxRps) * PANEL;
     parts.push(`<rect x="${LABEL}" y="${y + 3}" width="${w.toFixed(1)}" height="${ROW - 8}" fill="${COLORS[0]}"/>`, `<text x="${(LABEL + w + 4).toFixed(1)}" y="${y + 15}">${r.rps}</text>`);
     let x = cpuX;

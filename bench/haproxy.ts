@@ -2,7 +2,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { startChild } from './children.js';
 
 export function startHaproxy(port: number, upstream: number): ChildProcess {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-haproxy-'));
@@ -23,5 +24,5 @@ backend be
   http-reuse always
   server b1 127.0.0.1:${upstream}
 `);
-  return spawn('haproxy', ['-db', '-f', file], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return startChild('haproxy', ['-db', '-f', file]);
 }

@@ -3,7 +3,8 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { startChild } from './children.js';
 
 const BODY = '{"ok":true,"service":"bench"}';
 
@@ -25,7 +26,7 @@ export function startNginx(name: string, server: string): ChildProcess {
   const prefix = mkdtempSync(join(tmpdir(), `gatehouse-bench-${name}-`));
   for (const d of ['body', 'proxy', 'fcgi', 'uwsgi', 'scgi']) mkdirSync(join(prefix, d));
   writeFileSync(join(prefix, 'nginx.conf'), conf(prefix, server));
-  return spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return startChild('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf'), '-g', 'daemon off;']);
 }
 
 export const backendServer = (port: number) => `server { listen 127.0.0.1:${port}; location / { default_type application/json; return 200 '${BODY}'; } }`;

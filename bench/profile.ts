@@ -15,7 +15,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 20);
 const dir = resolve(new URL('../..', import.meta.url).pathname, 'bench/results/profiles', new Date().toISOString().replace(/[:.]/g, '-'));
 mkdirSync(dir, { recursive: true });
 
-const bench = await startCases(['--cpu-prof', `--cpu-prof-dir=${dir}`]);
+const bench = await startCases({ tierNodeArgs: ['--cpu-prof', `--cpu-prof-dir=${dir}`] });
 const tiers = bench.cases.filter((c) => c.id === 'bare' || c.id === 'secured');
 try {
   for (const c of tiers) {

@@ -1,8 +1,10 @@
 // npm run bench: every case on loopback in one run, interleaved round by
 // round (median of rounds), each measured closed-loop (wrk, 50 keep-alive
 // connections, CPU per request and peak RSS of every proxy process) and
-// open-loop at one fixed rate for all (vegeta). Prints the table and the
-// targets; saves JSON under bench/results/ and the README's chart.
+// open-loop at one fixed rate for all (vegeta). The secured chain's refusals
+// are checked before anything is timed (cases.ts). Prints the table and the
+// targets, every failed case as FAILED; saves JSON under bench/results/ and
+// the README's chart. Exits 1 when a case failed.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cpus } from 'node:os';
@@ -11,7 +13,7 @@ import { closedLoop, fixedRate, type ClosedLoopSample, type FixedRateSample } fr
 import { againstTwoHopFloor, medianRows, printTable, targets, targetsOfTwoHopFloor, type BenchRow } from './report.js';
 import { renderChart } from './chart.js';
 import { goTool } from './go-tools.js';
-import { wrk } from './wrk.js';
+import { wrk, type WrkResult } from './wrk.js';
 import { resetPeakRss } from './proc.js';
 
 const repo = resolve(new URL('../..', import.meta.url).pathname);
@@ -24,39 +26,50 @@ export interface BenchOptions {
   /** Requests per second of the open-loop phase; by default half the slowest case's closed-loop rate in round 1. */
   readonly rate?: number;
   readonly save?: boolean;
+  /** Build or install a missing peer or load tool first (default); false: a missing one is an error naming its install command (the smoke test never downloads). */
+  readonly install?: boolean;
+  /** Aborting stops every process of the run at once (the smoke test's timeout). */
+  readonly signal?: AbortSignal;
 }
 
 export async function runBench(o: BenchOptions = {}): Promise<BenchRow[]> {
   const rounds = o.rounds ?? Number(process.env.BENCH_ROUNDS ?? 3);
   const seconds = o.seconds ?? Number(process.env.BENCH_SECONDS ?? 5);
   const warmup = o.warmupSeconds ?? Number(process.env.BENCH_WARMUP ?? 5);
-  const vegeta = goTool('vegeta');
-  const bench = await startCases();
+  const { install = true, signal } = o;
+  const vegeta = await goTool('vegeta', install, signal);
+  const bench = await startCases({ install, signal });
+  // Aborted: every process goes now, not when the load in flight ends.
+  const abort = () => void bench.stop();
+  signal?.addEventListener('abort', abort, { once: true });
   try {
     const closed = new Map<CaseId, ClosedLoopSample[]>(bench.cases.map((c) => [c.id, []]));
     const open = new Map<CaseId, FixedRateSample[]>(bench.cases.map((c) => [c.id, []]));
+    const warmups = new Map<CaseId, WrkResult[]>(bench.cases.map((c) => [c.id, []]));
     let rate = o.rate ?? (Number(process.env.BENCH_RATE) || undefined);
-    for (const c of bench.cases) await wrk(c.url, warmup, c.headers);
+    for (const c of bench.cases) warmups.get(c.id)!.push(await wrk(c.url, warmup, c.headers, undefined, signal));
     for (const c of bench.cases) for (const p of Object.values(c.procs)) resetPeakRss(p.pid!);
     for (let round = 1; round <= rounds; round++) {
-      for (const c of bench.cases) closed.get(c.id)!.push(await closedLoop(c, seconds));
-      rate ??= fairRate([...closed.values()].map((s) => s[0]!.rps));
-      for (const c of bench.cases) open.get(c.id)!.push(await fixedRate(c, vegeta, rate, seconds));
+      for (const c of bench.cases) closed.get(c.id)!.push(await closedLoop(c, seconds, signal));
+      rate ??= fairRate([...closed.values()].map((s) => s[0]!).filter((s) => s.errors === 0).map((s) => s.rps));
+      for (const c of bench.cases) open.get(c.id)!.push(await fixedRate(c, vegeta, rate, seconds, signal));
       process.stderr.write(`bench: round ${round}/${rounds} done\n`);
     }
-    const rows = medianRows(bench.cases, closed, open);
+    const rows = medianRows(bench.cases, closed, open, warmups);
     const goals = targets(rows);
     printTable(rows, goals);
     if (o.save ?? true) save(rows, goals, { rounds, seconds, rate: rate! });
     return rows;
   } finally {
+    signal?.removeEventListener('abort', abort);
     await bench.stop();
   }
 }
 
-/** Half the slowest case's throughput, so every case can keep up with it; a round number. */
+/** Half the slowest case's throughput (of those without errors), so every case can keep up with it; a round number. */
 function fairRate(rps: readonly number[]): number {
-  const half = Math.min(...rps) / 2;
+  const healthy = rps.filter((x) => x > 0);
+  const half = (healthy.length > 0 ? Math.min(...healthy) : 20) / 2;
   const step = half >= 1000 ? 100 : 10;
   return Math.max(step, Math.floor(half / step) * step);
 }
@@ -75,4 +88,7 @@ function save(rows: readonly BenchRow[], goals: ReturnType<typeof targets>, run:
   console.log(`results: ${file}; chart: docs/bench.svg`);
 }
 
-if (process.argv[1]?.endsWith('bench/run.js')) await runBench();
+if (process.argv[1]?.endsWith('bench/run.js')) {
+  const rows = await runBench();
+  if (rows.some((r) => r.failed)) process.exitCode = 1;
+}

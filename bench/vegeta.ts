@@ -2,14 +2,13 @@
 // schedule whether or not earlier ones were answered, so a slow server shows
 // its queueing in the percentiles instead of slowing its own load down
 // (wrk's closed loop hides that), and every case is compared at equal load.
-import { execFile } from 'node:child_process';
+// Every request that failed (no answer, or not 2xx/3xx) counts as an error.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { assertLoopback } from './loopback.js';
+import { runToEnd } from './children.js';
 
-const run = promisify(execFile);
 export const RAMP_SECONDS = 1;
 const MAX_CONNECTIONS = 50;
 
@@ -19,9 +18,11 @@ export interface OpenLoopResult {
   readonly p99ms: number;
   readonly p999ms: number;
   readonly errors: number;
+  /** The errors by kind ("vegeta 502", "vegeta connection refused", ...), only those that occurred. */
+  readonly errorKinds: Readonly<Record<string, number>>;
 }
 
-export async function openLoop(bin: string, url: string, rate: number, seconds: number, headers: readonly string[] = []): Promise<OpenLoopResult> {
+export async function openLoop(bin: string, url: string, rate: number, seconds: number, headers: readonly string[] = [], signal?: AbortSignal): Promise<OpenLoopResult> {
   assertLoopback(url);
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-vegeta-'));
   const out = join(dir, 'results.bin');
@@ -29,34 +30,39 @@ export async function openLoop(bin: string, url: string, rate: number, seconds: 
     // HTTP/1.1 keep-alive like wrk (Go would otherwise negotiate HTTP/2 with the TLS edge), and at most
     // wrk's 50 connections: an unbounded client opens a connection per stalled request, and against a
     // TLS listener the handshakes of that burst swamp what is measured. The first second opens the
-    // connections and is left out of the percentiles.
-    const attack = execFile(bin, ['attack', `-rate=${rate}/1s`, `-duration=${seconds + RAMP_SECONDS}s`, '-insecure', '-http2=false', '-keepalive=true',
+    // connections and is left out of the percentiles (not of the errors).
+    await runToEnd(bin, ['attack', `-rate=${rate}/1s`, `-duration=${seconds + RAMP_SECONDS}s`, '-insecure', '-http2=false', '-keepalive=true',
       '-workers=10', `-max-workers=${MAX_CONNECTIONS}`, `-connections=${MAX_CONNECTIONS}`, `-max-connections=${MAX_CONNECTIONS}`,
-      ...headers.flatMap((h) => ['-header', h]), `-output=${out}`]);
-    attack.stdin!.end(`GET ${url}\n`);
-    await new Promise<void>((resolve, reject) => attack.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`vegeta attack exited with ${code}`)))));
-    const { stdout } = await run(bin, ['encode', '-to', 'csv', out], { maxBuffer: 256 << 20 });
-    return summarize(stdout, rate);
+      ...headers.flatMap((h) => ['-header', h]), `-output=${out}`], { input: `GET ${url}\n`, signal });
+    return summarize(await runToEnd(bin, ['encode', '-to', 'json', out], { signal }), rate);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** CSV rows: unix-ns timestamp, status, latency-ns, ...; rows of the ramp-up second are left out. */
-function summarize(csv: string, rate: number): OpenLoopResult {
+interface VegetaResult { readonly timestamp: string; readonly code: number; readonly latency: number; readonly error: string }
+
+/** One JSON result a line, in the order sent; latencies of the ramp-up second are left out, its errors are not. */
+function summarize(lines: string, rate: number): OpenLoopResult {
   const latencies: number[] = [];
-  let errors = 0;
+  const errorKinds: Record<string, number> = {};
   let from: number | undefined;
-  for (const line of csv.split('\n')) {
+  for (const line of lines.split('\n')) {
     if (line === '') continue;
-    const [at, status, latency] = line.split(',', 3);
-    from ??= Number(at) + RAMP_SECONDS * 1e9;
-    if (Number(at) < from) continue;
-    const code = Number(status);
-    if (code < 200 || code >= 400) errors++;
-    latencies.push(Number(latency) / 1e6);
+    const r = JSON.parse(line) as VegetaResult;
+    const failed = r.error !== '' || r.code < 200 || r.code >= 400;
+    if (failed) {
+      // An answer is counted by its status; no answer (code 0) by the last part of its error,
+      // as in "Get ...: dial tcp ...->127.0.0.1:1: connect: connection refused".
+      const kind = `vegeta ${r.code !== 0 ? r.code : r.error.split(': ').at(-1)}`;
+      errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+    }
+    const at = Date.parse(r.timestamp);
+    from ??= at + RAMP_SECONDS * 1000;
+    if (at >= from && !failed) latencies.push(r.latency / 1e6);
   }
   latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0;
-  return { rate, p50ms: at(0.5), p99ms: at(0.99), p999ms: at(0.999), errors };
+  const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
+  const errors = Object.values(errorKinds).reduce((a, b) => a + b, 0);
+  return { rate, p50ms: q(0.5), p99ms: q(0.99), p999ms: q(0.999), errors, errorKinds };
 }

@@ -1,9 +1,8 @@
 // Closed-loop keep-alive load with wrk against loopback, and its numbers.
-import { execFile } from 'node:child_process';
-import { promisify } from 'node:util';
+// Every failed request counts as an error: each kind of socket error wrk
+// reports (connect, read, write, timeout) and every non-2xx/3xx answer.
 import { assertLoopback } from './loopback.js';
-
-const run = promisify(execFile);
+import { run } from './children.js';
 
 export interface WrkResult {
   readonly requests: number;
@@ -12,18 +11,35 @@ export interface WrkResult {
   readonly p99ms: number;
   readonly p999ms: number;
   readonly errors: number;
+  /** The errors by kind ("wrk connect", "wrk non-2xx/3xx", ...), only those that occurred. */
+  readonly errorKinds: Readonly<Record<string, number>>;
 }
 
-export async function wrk(url: string, seconds: number, headers: readonly string[] = [], connections = 50): Promise<WrkResult> {
+export async function wrk(url: string, seconds: number, headers: readonly string[] = [], connections = 50, signal?: AbortSignal): Promise<WrkResult> {
   assertLoopback(url);
-  const { stdout } = await run('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), '-s', new URL('../../bench/wrk-percentiles.lua', import.meta.url).pathname, url], { maxBuffer: 1 << 20 });
+  const r = await run('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--latency', ...headers.flatMap((h) => ['-H', h]), '-s', new URL('../../bench/wrk-percentiles.lua', import.meta.url).pathname, url], { signal });
+  if (r.code === 0) return parseWrk(r.stdout);
+  // wrk tries one connection first and exits 1 when it is refused: the case failed, not the bench.
+  if (/unable to connect/.test(r.stderr)) return { ...parseWrk(''), errors: 1, errorKinds: { 'wrk unable to connect': 1 } };
+  throw new Error(`wrk exited with ${r.code ?? 'a signal'}: ${r.stderr}`);
+}
+
+function parseWrk(stdout: string): WrkResult {
   const num = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? 0);
+  // "Socket errors: connect 0, read 3, write 0, timeout 12"; the line is left out when there are none.
+  const socket = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+  const counts: [string, number][] = [
+    ...['connect', 'read', 'write', 'timeout'].map((kind, i): [string, number] => [`wrk ${kind}`, Number(socket?.[i + 1] ?? 0)]),
+    ['wrk non-2xx/3xx', num(/Non-2xx or 3xx responses: (\d+)/)],
+  ];
+  const errorKinds = Object.fromEntries(counts.filter(([, n]) => n > 0));
   return {
     requests: num(/(\d+) requests in/),
     rps: num(/Requests\/sec:\s+([\d.]+)/),
     p50ms: num(/P50 ([\d.]+)/) / 1000,
     p99ms: num(/P99 ([\d.]+)/) / 1000,
     p999ms: num(/P999 ([\d.]+)/) / 1000,
-    errors: num(/Non-2xx or 3xx responses: (\d+)/) + num(/Socket errors: connect (\d+)/),
+    errors: counts.reduce((sum, [, n]) => sum + n, 0),
+    errorKinds,
   };
 }

@@ -1,10 +1,16 @@
-// The benchmark harness in a few seconds, so it never rots: every case runs
-// and produces numbers. Speed is not asserted here; `npm run bench` measures it.
+// The benchmark harness in a short run, so it never rots: every case runs,
+// the secured chain's refusals are checked first, and every request succeeds.
+// Speed is not asserted here; `npm run bench` measures it. Nothing here builds
+// or installs: Caddy, vegeta and Express Gateway come from .ci/run beforehand.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { runBench } from '../../bench/run.js';
 import { targets, targetsOfTwoHopFloor } from '../../bench/report.js';
+
+// About a minute on 2 cores while other tests run (55-57 s measured): five times that for a busier
+// machine; at the timeout t.signal stops every process of the run at once.
+const TIMEOUT_MS = 300_000;
 
 function need(binary: string, how: string): void {
   try {
@@ -14,17 +20,20 @@ function need(binary: string, how: string): void {
   }
 }
 
-test('every benchmark case runs and reports throughput, latency at a fixed rate, CPU per request and memory', { timeout: 240_000 }, async () => {
+test('every benchmark case runs and reports throughput, latency at a fixed rate, CPU per request and memory', { timeout: TIMEOUT_MS }, async (t) => {
   need('nginx', 'apt-get install nginx-light');
   need('haproxy', 'apt-get install haproxy');
   need('wrk', 'apt-get install wrk');
-  const rows = await runBench({ rounds: 1, seconds: 1, warmupSeconds: 1, rate: 50, save: false });
+  // t.signal aborts at the timeout: every process of the run is stopped then, not when its load ends.
+  const rows = await runBench({ rounds: 1, seconds: 1, warmupSeconds: 1, rate: 50, save: false, install: false, signal: t.signal });
   assert.deepEqual(rows.map((r) => r.id), ['B0', 'B1', 'B2', 'haproxy', 'caddy', 'floor', 'floor2', 'express-gateway', 'bare', 'secured']);
+  assert.deepEqual(rows.find((r) => r.id === 'secured')!.verified, ['bad token: 401 unauthorized', 'forbidden consumer: 403 forbidden', 'over its rate limit: 429 rate_limited'], 'the secured chain refused what it must before it was timed');
+  // Every failed case at once, with its errors by kind: a socket error of any kind or an answer not 2xx/3xx.
+  assert.deepEqual(rows.filter((r) => r.failed || r.errors > 0).map((r) => `${r.id}: ${r.failure}`), [], 'every request of every case succeeded');
   for (const r of rows) {
     assert.ok(r.rps > 0 && r.p50ms > 0 && r.p99ms >= r.p50ms, `${r.case}: ${JSON.stringify(r)}`);
     assert.ok(r.fixedRate.rate === 50 && r.fixedRate.p50ms > 0 && r.fixedRate.p99ms >= r.fixedRate.p50ms, `${r.case} at the fixed rate: ${JSON.stringify(r.fixedRate)}`);
     assert.deepEqual(r.fixedRate.p99msByRound, [Math.round(r.fixedRate.p99ms * 100) / 100], `${r.case}: one round, its p99 kept`);
-    assert.equal(r.errors, 0, `${r.case} answered every request with 2xx`);
     // /proc counts CPU in 10 ms ticks: at the smoke run's fixed rate (about 100 requests) nginx or HAProxy
     // can spend less than one tick, a true 0; the Gatehouse tiers, checked below, never do.
     for (const [proc, cpu] of Object.entries(r.cpuUsPerRequest)) assert.ok(cpu > 0 && r.fixedRate.cpuUsPerRequest[proc]! >= 0 && r.rssMb[proc]! > 0, `${r.case} ${proc}`);
