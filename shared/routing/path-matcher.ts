@@ -40,7 +40,8 @@ function pattern(raw: string): PathMatcher {
   const tail = parts[parts.length - 1] === '*';
   const segments = tail ? parts.slice(0, -1) : parts;
   const literalChars = segments.filter((s) => !s.startsWith(':')).join('').length;
-  const split = (path: string) => path.split('/').slice(1);
+  // The root has no segments: as [''] it would never fit the pattern '/'.
+  const split = (path: string) => (path === '/' ? [] : path.split('/').slice(1));
   const fits = (got: string[]) => (tail ? got.length > segments.length || (got.length === segments.length) : got.length === segments.length)
     && segments.every((s, i) => (s.startsWith(':') ? got[i] !== undefined && got[i] !== '' : got[i] === s));
   return {
