@@ -20,6 +20,7 @@ import { buildRateLimits } from './ratelimit/build.js';
 import { CertificateStore, type SecureContextTarget } from './tls/certificate-store.js';
 import { hstsHeaderValue } from './tls/schema.js';
 import { trackHttp2Sessions } from './http2-sessions.js';
+import { limitStreamResets } from './stream-resets.js';
 import { buildRedirectApp } from './redirect.js';
 
 export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
@@ -38,7 +39,7 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
   const app = buildTierApp({
     log, trust, timeouts: ec.timeouts, isDraining: () => runtime.draining,
     tls: {
-      // Bounds per-connection concurrency against stream floods (HTTP/2 rapid reset and the like).
+      // Bounds per-connection concurrency against stream floods; churn (rapid reset) is stream-resets.ts's.
       options: { ...certificates.serverOptions(), settings: { maxConcurrentStreams: 100, maxHeaderListSize: ec.limits.maxHeaderBytes } },
       sessionTimeoutMs: ec.timeouts.keepAliveMs,
     },
@@ -55,6 +56,7 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
   certificates.attach(app.server as unknown as SecureContextTarget);
   certificates.startWatching();
   const sessions = trackHttp2Sessions(app.server);
+  limitStreamResets(app.server, ec.limits.maxStreamResets, ec.limits.streamResetWindowMs, log);
   guardSlowClients(app.server, ec.timeouts.headersMs, ec.timeouts.requestMs, log);
   let httpsPort = ec.listen.port;
   const redirect = ec.redirectHttp ? buildRedirectApp(log, () => httpsPort) : undefined;

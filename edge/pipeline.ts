@@ -50,6 +50,9 @@ export function edgeForward(d: EdgeDeps): ForwardSettings {
     serviceOf: () => ROUTER_SERVICE,
     timeoutOf: (ex) => ex.route!.config.timeoutMs + ROUTER_TIMEOUT_MARGIN_MS,
     preserveHost: true,
+    // A router's 5xx is a backend's relayed, or its own word on a backend (502, 503, 504): any answer shows the
+    // router up. Counting them would let one client, hitting one failing path, open the circuit to every route.
+    errorAnswersFail: false,
   };
 }
 

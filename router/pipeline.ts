@@ -45,6 +45,7 @@ export function routerForward(d: RouterDeps): ForwardSettings {
     serviceOf: (ex) => ex.route!.config.service,
     timeoutOf: (ex) => ex.route!.config.timeoutMs,
     preserveHost: false,
+    errorAnswersFail: true, // a backend's 5xx is its own: outlier detection may eject that instance (never its circuit)
   };
 }
 

@@ -30,6 +30,8 @@ export type ErrorCode = keyof typeof ERRORS;
 export class GatewayError extends Error {
   /** For upstream failures: what kind, so the forward stage can decide on a retry. */
   failure?: 'connect-failure' | 'reset' | 'status-504';
+  /** For upstream failures: the instance itself failed to answer, as its circuit and outlier detection count it. */
+  instanceFailed?: boolean;
 
   constructor(readonly code: ErrorCode, readonly reason?: string, readonly headers?: Readonly<Record<string, string>>) {
     super(reason ?? ERRORS[code].message);

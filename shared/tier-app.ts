@@ -18,7 +18,7 @@ import { gatewayHandler, replyWithError, type GatewayHandlerOptions, type Reques
 import { requestIdOf } from './http/request-id.js';
 import { withoutQuery } from './routing/path.js';
 import { logAccess } from './access-log.js';
-import type { RawRequest } from './http/gateway-io.js';
+import type { RawRequest, RawResponse } from './http/gateway-io.js';
 
 export interface TierAppOptions extends GatewayHandlerOptions {
   readonly timeouts: TimeoutsConfig;
@@ -63,7 +63,7 @@ function createTierServer(o: TierAppOptions, fastifyHandler: RequestListener) {
   const listener: RequestListener = paths === undefined || paths.size === 0 ? gateway
     : (req, res) => (req.method === 'POST' && paths.has(withoutQuery(req.url ?? '')) ? fastifyHandler : gateway)(req, res);
   const server = o.tls ? secureServer(o.tls, o.timeouts, listener) : plainServer(o.timeouts, listener);
-  server.on('connect', refuseConnect(o.log));
+  server.on('connect', refuseConnect(o.log, gateway));
   return server;
 }
 
@@ -110,9 +110,16 @@ function clientError(log: Logger) {
   };
 }
 
-/** CONNECT is no route of a gateway: Node hands it to a 'connect' listener, and with none it drops the socket unanswered. */
-function refuseConnect(log: Logger) {
-  return (req: RawRequest, socket: Socket): void => {
+/**
+ * CONNECT is no route of a gateway: Node hands it to a 'connect' listener, and with none it drops an
+ * HTTP/1.1 socket unanswered. An HTTP/2 CONNECT is one stream with a response object of its own (not a
+ * socket): it goes through the pipeline, whose check-framing stage refuses it with the JSON 400 and an
+ * access line, like any other malformed request.
+ */
+function refuseConnect(log: Logger, gateway: RequestListener) {
+  return (req: RawRequest, target: Socket | RawResponse): void => {
+    if (req.httpVersionMajor === 2) return gateway(req, target as RawResponse);
+    const socket = target as Socket;
     const requestId = randomUUID();
     log.info({ event: 'client-error', requestId, client: plainAddress(socket.remoteAddress), reason: `CONNECT ${String(req.url).slice(0, 200)} refused` });
     socket.end(rawErrorResponse('bad_request', requestId));

@@ -15,6 +15,6 @@ export interface Balancer {
   pick(instances: readonly Instance[], ctx: PickContext): Instance | undefined;
   /** A request to this instance started. */
   onStart?(instance: Instance): void;
-  /** It ended: latency in ms, and whether it succeeded (connect errors and 5xx count as failures). */
+  /** It ended: latency in ms, and whether it succeeded (no answer, or a backend's 5xx, counts as a failure: see AttemptOutcome). */
   onEnd?(instance: Instance, latencyMs: number, ok: boolean): void;
 }

@@ -126,6 +126,11 @@ export const EdgeSchema = Type.Object({
     // Envoy's default; Node alone would keep 2,000 header lines and silently drop the rest.
     maxHeaderCount: Type.Integer({ minimum: 10, maximum: 1_000, default: 100, description: 'request header lines; 431 over it' }),
     maxConnections: Type.Integer({ minimum: 1, default: 10_000, description: 'open client connections per edge instance' }),
+    // HTTP/2 rapid reset (CVE-2023-44487): each reset stream costs the edge a request, the client one frame.
+    // 100 in 10 s lets a client cancel every stream it may have open at once (100) in each window, as a
+    // browser leaving a page does; a flood crosses it within its second burst.
+    maxStreamResets: Type.Integer({ minimum: 1, default: 100, description: 'HTTP/2 streams per connection reset before their response, within streamResetWindowMs; over it: GOAWAY(ENHANCE_YOUR_CALM) and close' }),
+    streamResetWindowMs: Millis(10_000),
   }, { ...Strict, default: {} }),
   stripHeaders: Type.Array(Type.String({ pattern: '^[a-z0-9-]+$' }), { default: SPOOFABLE_IDENTITY_HEADERS, description: 'client headers never passed on' }),
   rateLimit: Type.Optional(Type.String({ minLength: 1, description: 'a key of rateLimits applied to every route' })),

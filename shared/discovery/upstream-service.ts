@@ -1,14 +1,15 @@
 // One service a tier sends traffic to: where its instances come from, how
 // one is chosen, and the per-service resilience around each attempt
-// (passive outlier ejection, circuit breaker, retry budget). Built once per
+// (passive outlier ejection, a circuit per instance, retry budget). Built once per
 // service; per request the forward stage only calls choose/begin/end.
 import type { Balancer, PickContext } from '../balancer/balancer.js';
 import type { Instance, InstanceSource } from './instance.js';
 import { OutlierDetector, type OutlierConfig } from '../resilience/outlier-detection.js';
-import { CircuitBreaker, type CircuitBreakerConfig, type Admission } from '../resilience/circuit-breaker.js';
+import { InstanceBreakers, type CircuitBreakerConfig, type Admission } from '../resilience/circuit-breaker.js';
 import { RetryBudget, type RetryConfig } from '../resilience/retry-budget.js';
 import { ConnectionQueue } from '../resilience/connection-queue.js';
 import { hashKeyFn, type HashKeyFn } from '../balancer/hash-key.js';
+import type { AttemptOutcome } from '../proxy/upstream-call.js';
 
 export interface ResilienceConfig {
   readonly outlierDetection: OutlierConfig;
@@ -20,7 +21,7 @@ export interface ResilienceConfig {
 
 export class UpstreamService {
   readonly outliers: OutlierDetector;
-  readonly breaker: CircuitBreaker;
+  readonly breakers: InstanceBreakers;
   readonly connections: ConnectionQueue;
   readonly budget: RetryBudget;
   readonly retry: RetryConfig;
@@ -31,7 +32,7 @@ export class UpstreamService {
 
   constructor(readonly name: string, readonly source: InstanceSource, private readonly balancer: Balancer, resilience: ResilienceConfig) {
     this.outliers = new OutlierDetector(resilience.outlierDetection);
-    this.breaker = new CircuitBreaker(resilience.circuitBreaker);
+    this.breakers = new InstanceBreakers(resilience.circuitBreaker);
     this.connections = new ConnectionQueue(resilience.circuitBreaker.maxConnections, resilience.circuitBreaker.maxPending);
     this.budget = new RetryBudget(resilience.retry);
     this.retry = resilience.retry;
@@ -46,6 +47,7 @@ export class UpstreamService {
     if (instances !== this.lastInstances) {
       this.lastInstances = instances; // discovery changed the list: counters of instances that left can go
       this.connections.forgetIdle();
+      this.breakers.forgetAbsent(instances);
     }
     return this.balancer.pick(this.outliers.filter(instances), ctx);
   }
@@ -53,7 +55,7 @@ export class UpstreamService {
   /** Whether an attempt on this instance may start; on 'ok', begin() and end() must follow. */
   admit(instance: Instance): Admission | 'queue-full' {
     if (!this.connections.admits(instance.origin)) return 'queue-full';
-    return this.breaker.tryAcquire();
+    return this.breakers.tryAcquire(instance.id);
   }
 
   begin(instance: Instance): void {
@@ -61,15 +63,21 @@ export class UpstreamService {
     this.balancer.onStart?.(instance);
   }
 
-  /** When the attempt is over (its body ended, failed or was abandoned). ok: the instance answered below 500; gateway-made refusals never reach here. */
-  end(instance: Instance, ok: boolean, latencyMs: number): void {
-    this.balancer.onEnd?.(instance, latencyMs, ok);
-    this.outliers.onResult(instance.id, ok);
-    this.breaker.release(ok);
+  /**
+   * When the attempt is over (its body ended, failed or was abandoned); gateway-made refusals never reach here.
+   * Outlier detection counts an error answer or no answer; the instance's circuit only no answer, as an
+   * instance answering 5xx on one path may serve every other route well; a failure that may be the client's
+   * counts for neither.
+   */
+  end(instance: Instance, outcome: AttemptOutcome, latencyMs: number): void {
+    const failed = outcome === 'error-answer' || outcome === 'unanswered';
+    this.balancer.onEnd?.(instance, latencyMs, !failed);
+    if (outcome !== 'not-blamed') this.outliers.onResult(instance.id, !failed);
+    this.breakers.release(instance.id, outcome === 'not-blamed' ? undefined : outcome !== 'unanswered');
     this.connections.finish(instance.origin);
   }
 
   status(): Record<string, unknown> {
-    return { ...this.source.status, breaker: this.breaker.state(), pending: this.connections.pending, ejected: this.outliers.status().ejected.length };
+    return { ...this.source.status, openCircuits: this.breakers.notClosed(), pending: this.connections.pending, ejected: this.outliers.status().ejected.length };
   }
 }

@@ -41,7 +41,9 @@ export function gatewayHandler(o: GatewayHandlerOptions): RequestListener {
       res.setHeader('x-request-id', id);
       const request = new ProxyRequest(id, req);
       const reply = new ProxyReply(res, finalHeaders);
-      if (!ROUTABLE.has(request.method)) {
+      // HTTP/2's CONNECT (HTTP/1.1's is answered on its socket, tier-app.ts) goes on to the check-framing
+      // stage, to be refused as malformed after identify: its line then names the client, as others do.
+      if (!ROUTABLE.has(request.method) && request.method !== 'CONNECT') {
         ex.reason = `method ${request.method.slice(0, 32)} not routable`;
         sendError(reply, 'not_found', id);
         return;

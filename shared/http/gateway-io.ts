@@ -22,6 +22,8 @@ export interface GatewayRequest {
 
 export interface GatewayReply {
   readonly sent: boolean;
+  /** The response underneath (fastify's reply has it too): the forward stage watches it for a client that leaves. */
+  readonly raw: RawResponse;
   code(status: number): GatewayReply;
   header(name: string, value: HeaderValue): GatewayReply;
   headers(values: Readonly<Record<string, HeaderValue | undefined>>): GatewayReply;

@@ -11,6 +11,7 @@ import type { Dispatcher } from 'undici';
 import { GatewayError, type ErrorCode } from '../errors.js';
 import type { UpstreamPools } from './pools.js';
 import { UpstreamCall } from './upstream-call.js';
+import type { RawRequest, RawResponse } from '../http/gateway-io.js';
 
 export interface UpstreamRequest {
   readonly origin: string;
@@ -26,6 +27,9 @@ export interface UpstreamRequest {
   readonly signal?: AbortSignal;
   /** Where the body bytes passed to the client are counted (the exchange). */
   readonly counter: { bytesOut: number };
+  /** The client's request and response: a client gone before the response's end aborts the call. */
+  readonly clientRequest: RawRequest;
+  readonly clientResponse: RawResponse;
 }
 
 export async function forward(pools: UpstreamPools, req: UpstreamRequest): Promise<UpstreamCall> {
@@ -35,6 +39,7 @@ export async function forward(pools: UpstreamPools, req: UpstreamRequest): Promi
     if (signal.aborted) call.abort(signal.reason);
     else signal.addEventListener('abort', () => call.abort(signal.reason), { once: true });
   }
+  call.watchClient(req.clientRequest, req.clientResponse);
   try {
     pools.get(req.origin, req.connectTimeoutMs, req.connections).dispatch({
       method: req.method as Dispatcher.HttpMethod,
@@ -48,11 +53,25 @@ export async function forward(pools: UpstreamPools, req: UpstreamRequest): Promi
   } catch (err) {
     const error = new GatewayError(classify(err), `${(err as { code?: string }).code ?? 'ERROR'} ${(err as Error).message}`);
     error.failure = failureKind(err);
+    error.instanceFailed = instanceFailed(error.failure, call);
     throw error;
   }
 }
 
-/** Whether the instance is to blame, and how: undefined when the failure was ours or the client's. */
+/**
+ * Whether the failure is the instance's own. A connection it refused, reset or never accepted is. A
+ * reset or a timeout on a connection is only once the instance had the whole request: until then a
+ * body that stalled or broke off is as likely the client's doing (a slow upload, an abort), and a client
+ * must never be able to open a circuit or eject an instance that serves everyone else. The price: an
+ * instance that stops reading request bodies is caught by its bodiless requests only. A call the
+ * gateway cut itself (a total timeout, the client gone) never is, whatever error undici reports for it.
+ */
+function instanceFailed(kind: GatewayError['failure'], call: UpstreamCall): boolean {
+  if (kind === undefined || call.cut) return false;
+  return kind === 'connect-failure' || !call.connected || call.requestSent;
+}
+
+/** What kind of failure, for a retry: undefined when it was ours or the client's (a body we could not send). */
 function failureKind(err: unknown): GatewayError['failure'] {
   switch ((err as { code?: string }).code) {
     case 'ECONNREFUSED': case 'EHOSTUNREACH': case 'ENETUNREACH': case 'ENOTFOUND': case 'EAI_AGAIN': case 'UND_ERR_CONNECT_TIMEOUT':

@@ -10,19 +10,37 @@
 // and keeps the connection) before any byte reaches the client.
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { clientResponseHeaders } from '../http/headers.js';
-import type { RawResponse } from '../http/gateway-io.js';
+import type { RawRequest, RawResponse } from '../http/gateway-io.js';
 import type { Instance } from '../discovery/instance.js';
 
-/** What counts an attempt as in flight (a service's breaker, connection queue and balancer) until it ends. */
+/**
+ * How an attempt went, for the instance's health (outlier detection, its circuit, the balancer):
+ * - answered: a response came, and says the instance is up;
+ * - error-answer: the instance answered 5xx, its own failure (a backend's; a router's 5xx relays one);
+ * - unanswered: the whole request reached the instance and no response came (reset, timeout), or no
+ *   connection could be made to it at all;
+ * - not-blamed: the attempt failed in a way the client may have caused (its body stalled or broke off
+ *   before the instance had it whole), or the gateway cut it (a route's total timeout).
+ */
+export type AttemptOutcome = 'answered' | 'error-answer' | 'unanswered' | 'not-blamed';
+
+/** What counts an attempt as in flight (a service's breakers, connection queue and balancer) until it ends. */
 export interface AttemptCounts {
-  end(instance: Instance, ok: boolean, latencyMs: number): void;
+  end(instance: Instance, outcome: AttemptOutcome, latencyMs: number): void;
 }
 
 const CALL = Symbol('gatehouse.upstreamCall');
 type Sink = RawResponse & { [CALL]?: UpstreamCall };
+type Source = RawRequest & { [CALL]?: UpstreamCall };
 
 export class UpstreamCall {
   statusCode = 0;
+  /** undici put the request on a connection to the upstream: a failure before is the connection's. */
+  connected = false;
+  /** The whole request, body included, was written to the upstream: only then does it owe an answer. */
+  requestSent = false;
+  /** The gateway ended the call itself (a route's total timeout, the client gone): never the upstream's failure. */
+  cut = false;
   /** The response's headers as the client gets them (hop-by-hop ones dropped). */
   clientHeaders: OutgoingHttpHeaders = {};
   /** Resolves with this call once the response head arrived; rejects when no response came. */
@@ -42,7 +60,7 @@ export class UpstreamCall {
   // The attempt to end when the call is over; fields rather than an object or a closure per request.
   private counts: AttemptCounts | undefined = undefined;
   private instance: Instance | undefined = undefined;
-  private ok = true;
+  private outcome: AttemptOutcome = 'answered';
   private latencyMs = 0;
 
   /** counter.bytesOut grows with every body byte passed to the client (the access log's bytesOut). */
@@ -52,6 +70,7 @@ export class UpstreamCall {
 
   /** Ends the call with this reason (a route's total timeout), whatever stage it is in. */
   abort(reason: unknown): void {
+    this.cut = true;
     if (this.abortFn !== undefined) this.abortFn(reason);
     else this.abortReason = reason;
   }
@@ -59,8 +78,13 @@ export class UpstreamCall {
   // undici's handler interface, in the order undici calls it.
 
   onConnect(abort: (reason?: unknown) => void): void {
+    this.connected = true;
     if (this.abortReason !== undefined) abort(this.abortReason);
     else this.abortFn = abort;
+  }
+
+  onRequestSent(): void {
+    this.requestSent = true;
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
@@ -102,14 +126,14 @@ export class UpstreamCall {
    * latency of its head: a streamed body keeps its connection busy and its place under maxConcurrent,
    * maxPending and the least-request count until its last byte, or until it fails or is abandoned.
    */
-  endAttemptWhenOver(counts: AttemptCounts, instance: Instance, ok: boolean, latencyMs: number): void {
+  endAttemptWhenOver(counts: AttemptCounts, instance: Instance, outcome: AttemptOutcome, latencyMs: number): void {
     if (this.over) {
-      counts.end(instance, ok, latencyMs);
+      counts.end(instance, outcome, latencyMs);
       return;
     }
     this.counts = counts;
     this.instance = instance;
-    this.ok = ok;
+    this.outcome = outcome;
     this.latencyMs = latencyMs;
   }
 
@@ -119,7 +143,36 @@ export class UpstreamCall {
     const counts = this.counts;
     if (counts === undefined) return;
     this.counts = undefined;
-    counts.end(this.instance!, this.ok, this.latencyMs);
+    counts.end(this.instance!, this.outcome, this.latencyMs);
+  }
+
+  /**
+   * Ties the call to its client from dispatch on, not only once a response streams: a client gone
+   * before the response's end (a dropped connection, a cancelled HTTP/2 stream) aborts the call at
+   * once, so the upstream sees its request cut off and the connection is freed, instead of held until
+   * the backend answers into nowhere (HTTP/2 rapid reset, CVE-2023-44487, turns that into a flood).
+   * Called for every attempt; a retry's call takes over the listeners the first attempt registered.
+   */
+  watchClient(req: Source, res: Sink): void {
+    if (clientGone(res)) {
+      this.clientClosed();
+      return;
+    }
+    const watched = res[CALL] !== undefined;
+    res[CALL] = this;
+    if (watched) {
+      if (req[CALL] !== undefined) req[CALL] = this;
+      return;
+    }
+    res.on('close', abandonCall);
+    // A reset HTTP/2 stream ends the compatibility request's body as if it were complete, and that end
+    // can reach undici before the response's 'close' does: the upstream request would then go out whole
+    // (RST_STREAM before END_STREAM, more DATA than content-length). 'aborted' comes first, synchronously.
+    // HTTP/1.1 fails a body cut off by its connection, so undici aborts without help.
+    if (req.httpVersionMajor === 2) {
+      req[CALL] = this;
+      req.on('aborted', abandonCall);
+    }
   }
 
   /** Streams the body into the client's response, its status and headers already set. */
@@ -128,13 +181,15 @@ export class UpstreamCall {
       sink.destroy();
       return;
     }
-    if (sink.destroyed) { // the client left while the head was on its way: no 'close' will come
+    if (clientGone(sink)) { // the client left while the head was on its way: no 'close' will come
       this.clientClosed();
       return;
     }
     this.sink = sink;
-    sink[CALL] = this;
-    sink.on('close', abandonCall);
+    if (sink[CALL] !== this) { // not watched since dispatch (a call made outside the forward stage)
+      sink[CALL] = this;
+      sink.on('close', abandonCall);
+    }
     if (this.ended) {
       sink.end();
       return;
@@ -142,7 +197,7 @@ export class UpstreamCall {
     this.resumeFn!(); // writes at once whatever of the body already arrived with the head
     // None had: the head goes on its own so a streaming client (server-sent events, long polls) sees
     // it now, not with the first body byte; a body that came with the head still leaves in one write.
-    if (!this.ended && !sink.headersSent && !sink.destroyed) (sink as ServerResponse).flushHeaders(); // http2's compatibility response has it too, untyped
+    if (!this.ended && !sink.headersSent && !clientGone(sink)) (sink as ServerResponse).flushHeaders(); // http2's compatibility response has it too, untyped
   }
 
   /** Reads the rest of the body into nothing, so the connection can serve the next request. */
@@ -156,10 +211,16 @@ export class UpstreamCall {
     this.resumeFn?.();
   }
 
-  /** The client's response closed: unless the body was complete, the upstream request ends too. */
+  /** The client's response closed or its stream was reset: unless undici is done with it, the upstream request ends too. */
   clientClosed(): void {
-    if (!this.ended) this.abort(new Error('client went away'));
+    if (!this.over) this.abort(new Error('client went away'));
   }
+}
+
+/** The client can take no more of a response: its connection closed, or (HTTP/2) its stream did. */
+function clientGone(res: RawResponse): boolean {
+  // http2's compatibility response has no destroyed of its own; its stream's says it.
+  return 'stream' in res ? res.stream.destroyed : res.destroyed;
 }
 
 // Prebuilt listeners (no closure per request): the response finds its call through a symbol.
@@ -168,6 +229,6 @@ function resumeCall(this: Sink): void {
 }
 
 /** A client gone before the end frees the upstream connection instead of streaming into nowhere. */
-function abandonCall(this: Sink): void {
+function abandonCall(this: Sink | Source): void {
   this[CALL]?.clientClosed();
 }

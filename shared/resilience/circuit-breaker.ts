@@ -1,15 +1,18 @@
-// A service's circuit breaker: caps requests in flight, and stops sending for
-// a while once too many in a recent window failed. It only counts; it never
-// queues, waits or touches a connection (maxConnections and maxPending:
-// connection-queue.ts).
+// Circuit breakers: one per instance, which stops sending to that instance
+// for a while once too many of its recent attempts went unanswered, and the
+// service's cap on requests in flight. A circuit counts only failures of the
+// instance it protects, never an answer (a 5xx is the instance answering) nor
+// a failure the client may have caused: otherwise one client, or one failing
+// path, could open it for every route. It only counts; it never queues, waits
+// or touches a connection (maxConnections and maxPending: connection-queue.ts).
 import { Type, type Static } from '@sinclair/typebox';
 
 export const CircuitBreakerSchema = Type.Object({
   maxConcurrent: Type.Integer({ minimum: 1, default: 1024, description: 'requests in flight to the service; beyond it: overloaded' }),
   maxConnections: Type.Integer({ minimum: 1, default: 256, description: 'keep-alive connections to each instance (an instance in two services: the first one\'s)' }),
   maxPending: Type.Integer({ minimum: 0, default: 1024, description: 'requests of the service waiting for a connection to a busy instance; beyond it: overloaded' }),
-  failureThreshold: Type.Integer({ minimum: 0, maximum: 100, default: 50, description: 'percent of failures in the window that opens the circuit; 0 never opens it' }),
-  minimumRequests: Type.Integer({ minimum: 1, default: 20, description: 'requests in the window before the failure percentage counts' }),
+  failureThreshold: Type.Integer({ minimum: 0, maximum: 100, default: 50, description: 'percent of an instance\'s attempts in the window left unanswered (refused, reset, timed out) that opens its circuit; 0 never opens it' }),
+  minimumRequests: Type.Integer({ minimum: 1, default: 20, description: 'attempts on the instance in the window before the failure percentage counts' }),
   windowMs: Type.Integer({ minimum: 100, default: 10_000 }),
   openMs: Type.Integer({ minimum: 1, default: 5_000, description: 'how long it stays open before probing' }),
   halfOpenRequests: Type.Integer({ minimum: 1, default: 3, description: 'probes at once while half-open, and the successes in a row that close it' }),
@@ -101,20 +104,25 @@ export class CircuitBreaker {
     return 'ok';
   }
 
-  /** Call once per 'ok' from tryAcquire, when the request ends. */
-  release(ok: boolean): void {
+  /**
+   * Call once per 'ok' from tryAcquire, when the request ends: ok true or false for what it says about
+   * the instance, undefined when it says nothing (a failure the client may have caused): that frees
+   * the slot, and a probe's, without counting.
+   */
+  release(ok: boolean | undefined): void {
     if (this.inFlight > 0) this.inFlight--;
     const state = this.state();
     if (state === 'half-open') {
       // Without a per-request token, a request admitted before the trip that ends now
-      // counts as a probe; rare, and it reports on the service just the same.
+      // counts as a probe; rare, and it reports on the instance just the same.
       if (this.probesInFlight > 0) this.probesInFlight--;
+      if (ok === undefined) return;
       if (!ok) this.open();
       else if (++this.probeSuccesses >= this.config.halfOpenRequests) this.close();
       return;
     }
     // Outcomes of requests admitted before the circuit opened say nothing new.
-    if (state === 'open') return;
+    if (state === 'open' || ok === undefined) return;
     const t = this.now();
     this.window.add(t, 1, ok ? 0 : 1);
     const { requests, events: failures } = this.window;
@@ -147,5 +155,53 @@ export class CircuitBreaker {
   private close(): void {
     this.current = 'closed';
     this.window.reset();
+  }
+}
+
+/**
+ * A service's circuits, one per instance, and its cap on requests in flight. Per instance because a
+ * breaker must open only on failures of what it protects: a dead instance is passed over while the
+ * others serve every route, where one circuit for the service would refuse them all. A circuit is made
+ * when its instance is first tried and forgotten when discovery drops the instance.
+ */
+export class InstanceBreakers {
+  private readonly circuits = new Map<string, CircuitBreaker>();
+  private inFlight = 0;
+
+  constructor(private readonly config: CircuitBreakerConfig, private readonly now: () => number = Date.now) {}
+
+  /** Whether an attempt on this instance may start; on 'ok', release() must follow. */
+  tryAcquire(instanceId: string): Admission {
+    if (this.inFlight >= this.config.maxConcurrent) return 'overloaded';
+    let circuit = this.circuits.get(instanceId);
+    if (circuit === undefined) {
+      circuit = new CircuitBreaker(this.config, this.now);
+      this.circuits.set(instanceId, circuit);
+    }
+    // Its own maxConcurrent never binds: the instance's requests are a share of the service's.
+    const admission = circuit.tryAcquire();
+    if (admission === 'ok') this.inFlight++;
+    return admission;
+  }
+
+  /** See CircuitBreaker.release; an instance forgotten meanwhile only frees the service's slot. */
+  release(instanceId: string, ok: boolean | undefined): void {
+    if (this.inFlight > 0) this.inFlight--;
+    this.circuits.get(instanceId)?.release(ok);
+  }
+
+  /** Drops the circuits of instances discovery no longer lists: ids churn with every deploy. */
+  forgetAbsent(instances: readonly { readonly id: string }[]): void {
+    if (this.circuits.size === 0) return;
+    const present = new Set<string>();
+    for (const i of instances) present.add(i.id);
+    for (const id of this.circuits.keys()) if (!present.has(id)) this.circuits.delete(id);
+  }
+
+  /** Instances whose circuit is open or half-open (probing). */
+  notClosed(): string[] {
+    const ids: string[] = [];
+    for (const [id, circuit] of this.circuits) if (circuit.state() !== 'closed') ids.push(id);
+    return ids;
   }
 }

@@ -8,6 +8,8 @@
 //    body de-chunked, so any other coding (gzip, chunked) would reach the
 //    backend as bytes that no longer say how they are coded (RFC 9112 6.1).
 // HTTP/2 carries neither: its authority is :authority and it has no chunking.
+// Its CONNECT is refused here too (a tunnel is no route), as a 400 on its own
+// stream; HTTP/1.1's never reaches a stage (tier-app.ts answers it).
 import type { Stage } from '../exchange.js';
 import { GatewayError } from '../errors.js';
 
@@ -17,7 +19,10 @@ const CLOSE = { connection: 'close' } as const;
 
 export const checkFraming: Stage = (_ex, request) => {
   const raw = request.raw;
-  if (raw.httpVersionMajor !== 1) return;
+  if (raw.httpVersionMajor !== 1) {
+    if (request.method === 'CONNECT') throw new GatewayError('bad_request', `CONNECT ${String(request.headers[':authority']).slice(0, 200)} refused`);
+    return;
+  }
   const hosts = hostLines(raw.rawHeaders);
   if (hosts > 1) throw refused(`${hosts} Host header lines`);
   const host = request.headers.host;

@@ -23,6 +23,11 @@ export interface ForwardSettings {
   readonly timeoutOf: (ex: Exchange) => number;
   /** The edge keeps the client's Host so the router can match on it; the router sends the instance's. */
   readonly preserveHost: boolean;
+  /**
+   * Whether a 5xx answer counts against the instance's health (outlier detection, balancing). A backend's
+   * 5xx is its own failure; a router's relays a backend's or reports one, so at the edge any answer shows the router up.
+   */
+  readonly errorAnswersFail: boolean;
 }
 
 export function forwardUpstream(s: ForwardSettings): Stage {
@@ -42,7 +47,14 @@ export function forwardUpstream(s: ForwardSettings): Stage {
     if (first === undefined) throw new GatewayError('no_healthy_upstream', `service ${serviceName} has no passing instance`);
     let instance: Instance = first;
     for (let attempt = 0; ; attempt++) {
-      const admission = service.admit(instance);
+      let admission = service.admit(instance);
+      // An instance whose own circuit is open is passed over: nothing was sent to it, so this is no retry.
+      while (admission === 'open') {
+        const next = another(service, hashKey, (exclude ??= new Set()), instance);
+        if (next === undefined) break;
+        instance = next;
+        admission = service.admit(instance);
+      }
       if (admission !== 'ok') throw new GatewayError('circuit_open', `service ${serviceName}: ${REFUSALS[admission]}`);
       ex.upstream = instance.origin;
       headers.host = s.preserveHost ? ex.authority : instance.authority;
@@ -50,16 +62,16 @@ export function forwardUpstream(s: ForwardSettings): Stage {
       const started = performance.now();
       let res: UpstreamCall;
       try {
-        res = await forward(s.pools, { origin: instance.origin, method: request.method, pathAndQuery: ex.path + ex.search, headers, body, timeoutMs: s.timeoutOf(ex), connectTimeoutMs: service.connectTimeoutMs, connections: service.connections.maxConnections, counter: ex, ...(signal && { signal }) });
+        res = await forward(s.pools, { origin: instance.origin, method: request.method, pathAndQuery: ex.path + ex.search, headers, body, timeoutMs: s.timeoutOf(ex), connectTimeoutMs: service.connectTimeoutMs, connections: service.connections.maxConnections, counter: ex, clientRequest: request.raw, clientResponse: reply.raw, ...(signal && { signal }) });
       } catch (err) {
-        const failure = (err as GatewayError).failure;
-        service.end(instance, failure === undefined, performance.now() - started); // a body we could not send is the client's doing, not the instance's
+        const { failure, instanceFailed } = err as GatewayError;
+        service.end(instance, instanceFailed === true ? 'unanswered' : 'not-blamed', performance.now() - started);
         const next = failure !== undefined && retryable(service, request.method, failure, body !== null, attempt) ? another(service, hashKey, (exclude ??= new Set()), instance) : undefined;
         if (next === undefined) throw err;
         instance = next;
         continue;
       }
-      res.endAttemptWhenOver(service, instance, res.statusCode < 500, performance.now() - started);
+      res.endAttemptWhenOver(service, instance, res.statusCode >= 500 && s.errorAnswersFail ? 'error-answer' : 'answered', performance.now() - started);
       if (res.statusCode >= 502 && res.statusCode <= 504 && retryable(service, request.method, `status-${res.statusCode}` as RetryFailure, body !== null, attempt)) {
         const next = another(service, hashKey, (exclude ??= new Set()), instance);
         if (next !== undefined) {
@@ -85,7 +97,7 @@ export function forwardUpstream(s: ForwardSettings): Stage {
 }
 
 const REFUSALS = {
-  open: 'circuit open',
+  open: 'circuit open on every instance left to try',
   overloaded: 'circuit overloaded (maxConcurrent requests in flight)',
   'queue-full': 'maxPending requests already wait for a connection',
 } as const;

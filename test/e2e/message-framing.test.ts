@@ -6,8 +6,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEchoBackend, type EchoBackend } from '../../deploy/dev/echo-backend.js';
-import { startGateway, TEST_IDENTITY, type Gateway } from '../harness/gateway.js';
+import { connect as http2Connect } from 'node:http2';
+import { readFileSync } from 'node:fs';
+import { startGateway, certificates, TEST_IDENTITY, type Gateway } from '../harness/gateway.js';
 import { rawRequest } from '../harness/raw.js';
+import { waitFor } from '../harness/ports.js';
 import { AssertionSigner, IDENTITY_HEADER } from '../../shared/identity.js';
 import { ANONYMOUS } from '../../shared/auth-types.js';
 
@@ -67,6 +70,36 @@ for (const tier of ['edge', 'router'] as const) {
     assert.deepEqual(backend.received.slice(before).map((x) => x.url), [], 'the backend saw none of them');
   });
 }
+
+test('an HTTP/2 CONNECT gets a JSON 400 with its request id, and an access line naming the client, CONNECT and the authority', async () => {
+  const session = http2Connect(gw.edgeUrl, { ca: readFileSync((await certificates).caFile), servername: 'localhost' });
+  session.on('error', () => undefined);
+  try {
+    const before = backend.received.length;
+    const stream = session.request({ ':method': 'CONNECT', ':authority': 'internal:80' });
+    const [headers, body] = await new Promise<[Record<string, unknown>, string]>((resolve, reject) => {
+      let head: Record<string, unknown> = {};
+      let text = '';
+      stream.on('response', (h) => { head = h; });
+      stream.on('data', (c: Buffer) => { text += c.toString(); });
+      stream.on('end', () => resolve([head, text]));
+      stream.on('error', reject);
+    });
+    assert.equal(headers[':status'], 400);
+    assert.match(String(headers['content-type']), /^application\/json/);
+    const reply = JSON.parse(body) as { error: string; requestId: string };
+    assert.equal(reply.error, 'bad_request', 'a JSON error, not raw HTTP/1.1 bytes inside a 200');
+    assert.equal(reply.requestId, headers['x-request-id']);
+    const line = await waitFor('the access line', () => gw.edge.logs.access().find((r) => r.requestId === reply.requestId), 5_000);
+    assert.equal(line.method, 'CONNECT');
+    assert.equal(line.status, 400);
+    assert.equal(line.client, '127.0.0.1');
+    assert.match(String(line.reason), /CONNECT internal:80 refused/);
+    assert.equal(backend.received.length, before, 'nothing reached the backend');
+  } finally {
+    session.destroy();
+  }
+});
 
 test('header names with an underscore never reach the backend, so none can pose as a gateway header to a CGI-style reader', async () => {
   const r = await gw.get('/underscore', { headers: { 'x_gatehouse_consumer': 'admin', 'x_client_note': 'admin', 'x-client-note': 'kept' } });

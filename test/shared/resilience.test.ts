@@ -1,11 +1,11 @@
 // The router's resilience blocks against a fake clock: outlier ejection and
-// its back-off, the circuit breaker's states, the retry budget and the rule
-// for which failures may be retried.
+// its back-off, the circuit breaker's states (one circuit per instance), the
+// retry budget and the rule for which failures may be retried.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Instance } from '../../shared/discovery/instance.js';
 import { OutlierDetector } from '../../shared/resilience/outlier-detection.js';
-import { CircuitBreaker } from '../../shared/resilience/circuit-breaker.js';
+import { CircuitBreaker, InstanceBreakers } from '../../shared/resilience/circuit-breaker.js';
 import { RetryBudget, isRetryable, type RetryFailure } from '../../shared/resilience/retry-budget.js';
 
 type Clock = { t: number; now: () => number };
@@ -174,6 +174,30 @@ test('requests beyond maxConcurrent in flight are refused as overloaded until on
   b.release(true);
   assert.equal(b.tryAcquire(), 'ok');
   assert.equal(b.status().inFlight, 2);
+});
+
+test('an outcome that says nothing about the instance frees its slot, and a probe\'s, without counting', () => {
+  const one = new CircuitBreaker({ ...breaker, maxConcurrent: 1 }, clock().now);
+  for (let i = 0; i < 20; i++) { assert.equal(one.tryAcquire(), 'ok'); one.release(undefined); }
+  assert.deepEqual([one.state(), one.status().windowRequests], ['closed', 0]);
+  const c = clock();
+  const b = tripped(c);
+  c.t += 5_000;
+  assert.deepEqual([b.tryAcquire(), b.tryAcquire(), b.tryAcquire()], ['ok', 'ok', 'open']);
+  b.release(undefined);
+  assert.deepEqual([b.state(), b.status().probeSuccesses, b.tryAcquire()], ['half-open', 0, 'ok'], 'the probe\'s slot went to another probe');
+});
+
+test('each instance has its own circuit; maxConcurrent holds for the service as a whole', () => {
+  const c = clock();
+  const b = new InstanceBreakers({ ...breaker, maxConcurrent: 3 }, c.now);
+  for (let i = 0; i < 10; i++) { assert.equal(b.tryAcquire('a'), 'ok'); b.release('a', false); }
+  assert.deepEqual([b.tryAcquire('a'), b.notClosed()], ['open', ['a']]);
+  assert.deepEqual([b.tryAcquire('b'), b.tryAcquire('b'), b.tryAcquire('c'), b.tryAcquire('c')], ['ok', 'ok', 'ok', 'overloaded']);
+  b.release('b', true);
+  assert.equal(b.tryAcquire('c'), 'ok');
+  b.forgetAbsent(list('b', 'c'));
+  assert.deepEqual([b.notClosed(), b.tryAcquire('a')], [[], 'overloaded'], 'a forgotten, the service still full');
 });
 
 const retry = { attempts: 2, budgetPercent: 20, minRetriesPerSecond: 3, retryOn: ['connect-failure', 'reset', 'status-503'] as RetryFailure[] };
