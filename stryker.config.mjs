@@ -91,7 +91,6 @@ export default {
       'dist/test/edge/api-key-cache.test.js',
       'dist/test/edge/jwks.test.js',
       // These start a redis-server each.
-      'dist/test/edge/ratelimit-redis-store.test.js',
       'dist/test/edge/ratelimit-store.test.js',
       'dist/test/edge/api-key-store.test.js',
       'dist/test/edge/api-key.test.js',
