@@ -35,7 +35,7 @@ export function edgePipeline(d: EdgeDeps): Stage[] {
     identify(d.trust, 'https'),  // request id, W3C trace, X-Forwarded-* (client values only from trusted proxies)
     limitHeaders(d.maxHeaderBytes, d.maxHeaderCount), // 431 over the configured header size or count (slow clients get 408 from slow-clients.ts)
     checkFraming,                // 400 + close on a second Host, a malformed Host, or a coding other than chunked
-    normalizePath,               // one path for routing, authorisation and the backend; 400 on encoded / \ . NUL
+    normalizePath,               // one path for routing, authorisation and the backend; 400 on ';', encoded / \ . ;, double encoding, bad UTF-8
     matchRoute(d.routes),        // 404 here, before any work, when no route matches
     runRouteStages,              // the route's own chain, below
     forwardUpstream(edgeForward(d)), // pooled keep-alive connections to a router instance

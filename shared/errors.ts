@@ -6,7 +6,7 @@ import type { GatewayReply } from './http/gateway-io.js';
 
 export const ERRORS = {
   bad_request: { status: 400, message: 'The request is malformed.' },
-  bad_path: { status: 400, message: 'The request path is not allowed (encoded slash, backslash, dot segment or NUL).' },
+  bad_path: { status: 400, message: 'The request path is not allowed (encoded slash, backslash or dot, path parameter, double encoding, invalid UTF-8 or control character).' },
   unauthorized: { status: 401, message: 'Authentication is required, or the credential given was refused.' },
   forbidden: { status: 403, message: 'The caller is not allowed to do this.' },
   not_found: { status: 404, message: 'No route matches this request.' },

@@ -1,8 +1,15 @@
-// Normalises a request target once, at the first hop, so the path that
-// routing and authorisation decide on is the path the backend receives.
-// Rejects (rather than decodes) encoded slashes, backslashes, encoded dots and
-// NUL; resolves dot segments; merges repeated slashes; decodes percent-encoded
-// unreserved characters so /%61dmin cannot slip past a rule for /admin.
+// Normalises a request target once, at the first hop, so the path that routing
+// and authorisation decide on is the path the backend receives, and one no common
+// backend (Node, Go, Tomcat, Jetty, Spring) resolves to another. Never guesses: a path backends read two ways is refused.
+
+// The rule. Refused (400 bad_path): a raw ';', '\' or '#', or a raw byte outside printable ASCII; an escape that
+// is malformed, encodes '/', '\', '.', ';' or a control character, or is part of invalid UTF-8 (overlong forms
+// such as %C0%AE, surrogates, lone or truncated bytes); an escaped '%' followed by two hex digits (%252F: a second
+// decoding would make a new escape). Normalised: dot segments resolved, repeated slashes merged, escapes of
+// unreserved characters decoded (/%61dmin is /admin), every other escape kept, in upper case.
+// Why ';' is refused, not stripped: servlet containers and Spring drop ';params' from each segment before they
+// resolve dot segments (/public/..;/admin is /admin to Tomcat) while Node and Go keep them as text, so no forwarded
+// form means one path to both. Normalising is idempotent: the router, normalising again, agrees with the edge.
 
 /** A request target without its query: for matching a raw target, and for logging one, as queries can carry secrets. */
 export function withoutQuery(target: string): string {
@@ -13,6 +20,14 @@ export function withoutQuery(target: string): string {
 export type NormalizedTarget = { readonly path: string; readonly search: string } | undefined;
 
 const UNRESERVED = /^[A-Za-z0-9\-_~]$/;
+/** Anything that needs a closer look: an escape, a character refused as sent, a dot or empty segment. */
+const NEEDS_WORK = /[%;\\#]|\/[./]|[^\x21-\x7e]/;
+/** Refused as sent: a path parameter, a backslash, a fragment, a byte outside printable ASCII (never valid raw in a URI). */
+const REFUSED_RAW = /[;\\#]|[^\x21-\x7e]/;
+/** Decoded C0, DEL and C1 controls: log and header injection, and NUL truncation in backends written in C. */
+const CONTROL = /[\x00-\x1f\x7f-\x9f]/;
+/** An escaped '%' that a backend decoding twice would turn into a new escape (..%252F is ../ to it). */
+const DOUBLE_ENCODED = /%25[0-9A-Fa-f]{2}/;
 
 /** Returns undefined for a target that must be refused with 400. */
 export function normalizeTarget(target: string): NormalizedTarget {
@@ -20,32 +35,37 @@ export function normalizeTarget(target: string): NormalizedTarget {
   const q = target.indexOf('?');
   const rawPath = q === -1 ? target : target.slice(0, q);
   const search = q === -1 ? '' : target.slice(q);
-  const hash = rawPath.indexOf('#');
-  if (hash !== -1) return undefined;
-  // Fast path: nothing to decode, no dot segment, no empty segment.
-  if (rawPath.indexOf('%') === -1 && rawPath.indexOf('/.') === -1 && rawPath.indexOf('//') === -1 && rawPath.indexOf('\\') === -1) {
-    return { path: rawPath, search };
-  }
-  if (rawPath.indexOf('\\') !== -1) return undefined;
+  if (!NEEDS_WORK.test(rawPath)) return { path: rawPath, search };
+  if (REFUSED_RAW.test(rawPath)) return undefined;
   const decoded = decodeUnreserved(rawPath);
-  if (decoded === undefined) return undefined;
+  if (decoded === undefined || DOUBLE_ENCODED.test(decoded)) return undefined;
   return { path: removeDotSegments(decoded), search };
 }
 
 function decodeUnreserved(path: string): string | undefined {
   if (path.indexOf('%') === -1) return path;
+  if (!isCleanUtf8(path)) return undefined;
   let out = '';
   let last = 0;
-  for (let i = path.indexOf('%'); i !== -1; i = path.indexOf('%', i + 1)) {
+  // isCleanUtf8 has checked that every '%' starts an escape of two hex digits.
+  for (let i = path.indexOf('%'); i !== -1; i = path.indexOf('%', i + 3)) {
     const hex = path.slice(i + 1, i + 3);
-    if (!/^[0-9A-Fa-f]{2}$/.test(hex)) return undefined;
     const code = parseInt(hex, 16);
-    if (code === 0x2f || code === 0x5c || code === 0x2e || code === 0x00) return undefined;
+    if (code === 0x2f || code === 0x5c || code === 0x2e || code === 0x3b) return undefined; // / \ . ;
     const ch = String.fromCharCode(code);
     out += path.slice(last, i) + (UNRESERVED.test(ch) ? ch : `%${hex.toUpperCase()}`);
     last = i + 3;
   }
   return out + path.slice(last);
+}
+
+/** Well-formed escapes that decode, as UTF-8, to no control character; decodeURIComponent refuses overlong forms and surrogates. */
+function isCleanUtf8(path: string): boolean {
+  try {
+    return !CONTROL.test(decodeURIComponent(path));
+  } catch {
+    return false;
+  }
 }
 
 function removeDotSegments(path: string): string {

@@ -7,9 +7,14 @@ import { startEchoBackend, type EchoBackend, type EchoReply } from '../../deploy
 import { request } from 'undici';
 import { startGateway, type Gateway } from '../harness/gateway.js';
 import { startIdp, newSigningKey, issuerConfig, type TestIdp, type SigningKey } from '../harness/idp.js';
+import { rawRequest, http1 } from '../harness/raw.js';
+import { TEST_IDENTITY } from '../harness/gateway.js';
+import { AssertionSigner, IDENTITY_HEADER } from '../../shared/identity.js';
+import { ANONYMOUS } from '../../shared/auth-types.js';
 
 let b: EchoBackend[];
 let narrow: EchoBackend;
+let guarded: EchoBackend;
 let gw: Gateway;
 let idp: TestIdp;
 let key: SigningKey;
@@ -17,6 +22,7 @@ let key: SigningKey;
 before(async () => {
   b = await Promise.all(['r1', 'r2', 'r3'].map((n) => startEchoBackend(n)));
   narrow = await startEchoBackend('narrow'); // its own origin: a connection pool is sized by the first service using it
+  guarded = await startEchoBackend('guarded'); // its own, so a test can say everything it received
   key = await newSigningKey('rk');
   idp = await startIdp([key]);
   const three = b.map((x) => x.url);
@@ -36,6 +42,8 @@ before(async () => {
       { name: 'orders', match: { pathPrefix: '/orders' }, service: 'rr', auth: { methods: ['jwt'] }, authz: { scopes: { allOf: ['orders:write'] }, claims: [{ claim: 'tenant', oneOf: ['acme'] }] } },
       { name: 'closed', match: { pathPrefix: '/closed' }, service: 'rr' },
       { name: 'narrow', match: { pathPrefix: '/narrow' }, service: 'narrow', authz: {} },
+      { name: 'public', match: { pathPrefix: '/public' }, service: 'guarded', authz: {} },
+      { name: 'admin', match: { pathPrefix: '/admin' }, service: 'guarded', auth: { methods: ['jwt'] }, authz: {} },
     ],
     services: {
       rr: { static: three },
@@ -43,13 +51,14 @@ before(async () => {
       sticky: { static: three, balancer: { algorithm: 'maglev', hashOn: 'header:x-user' } },
       dying: { static: three, outlierDetection: { consecutiveFailures: 1 } },
       narrow: { static: [narrow.url], circuitBreaker: { maxConnections: 1, maxPending: 1 } },
+      guarded: { static: [guarded.url] },
     },
   });
 });
 
 after(async () => {
   await gw.close();
-  await Promise.all([...[...b, narrow].map((x) => x.close().catch(() => undefined)), idp.close()]);
+  await Promise.all([...[...b, narrow, guarded].map((x) => x.close().catch(() => undefined)), idp.close()]);
 });
 
 const backendOf = async (path: string, headers: Record<string, string> = {}) => (await gw.get(path, { headers })).json<EchoReply>();
@@ -70,6 +79,32 @@ test('exact paths, :param patterns, header matches and prefix rewrites reach the
   const canary = await backendOf('/api/things', { 'x-canary': '1' });
   assert.equal(canary.backend, 'r3');
   assert.equal(canary.url, '/beta/things');
+});
+
+test('path parameters, encoded dots, overlong UTF-8 and double encoding never reach a backend as another path: 400 bad_path on both tiers', async () => {
+  // Raw bytes: an HTTP client library would resolve or re-encode these. Tomcat, Jetty and Spring read each as /admin.
+  const open = await rawRequest(gw.edgeUrl, http1('GET', '/public/x', []));
+  assert.equal((JSON.parse(open.body) as EchoReply).url, '/public/x', 'the open route is open');
+  assert.equal((await rawRequest(gw.edgeUrl, http1('GET', '/admin/x', []))).status, 401, 'the guarded route is guarded');
+  const before = guarded.received.length;
+  const assertion = await new AssertionSigner(TEST_IDENTITY).assertionFor(ANONYMOUS);
+  const tiers = [['edge', gw.edgeUrl, []], ['router', gw.routerUrl, [`${IDENTITY_HEADER}: ${assertion}`]]] as const;
+  const hostile = ['/public/..;/admin', '/public/%2e%2e;/admin', '/public/.;/admin', '/admin;x=1', '/public/%2e%2e%3b/admin',
+    '/public/%c0%ae%c0%ae/admin', '/public/%e0%80%ae%e0%80%ae/admin', '/public/..%252fadmin', '/public/%252e%252e/admin'];
+  const outcomes: string[] = [];
+  for (const path of hostile) {
+    for (const [tier, url, headers] of tiers) {
+      const r = await rawRequest(url, http1('GET', path, headers));
+      const reply = JSON.parse(r.body) as Record<string, string>;
+      outcomes.push(`${tier} ${path}: ${r.status} ${reply.error}`);
+      if (r.status === 400) {
+        assert.match(reply.requestId!, /^[0-9a-f-]{36}$/, `${tier} ${path}`);
+        assert.equal(reply.requestId, r.headers['x-request-id'], `${tier} ${path}: the error names the request`);
+      }
+    }
+  }
+  assert.deepEqual(guarded.received.slice(before).map((r) => r.url), [], 'the backend received none of them');
+  assert.deepEqual(outcomes, hostile.flatMap((path) => tiers.map(([tier]) => `${tier} ${path}: 400 bad_path`)));
 });
 
 test('round robin is exact, and consistent hashing keeps each user on one instance', async () => {
