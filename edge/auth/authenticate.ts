@@ -1,18 +1,23 @@
 // Stage: authenticate the request with the route's methods and attach the
 // signed identity assertion for the router. Built once per route; a route's
 // unused methods cost nothing. Refusals are 401 with an RFC 6750
-// WWW-Authenticate header; the reason goes to the access log only.
+// WWW-Authenticate header; the reason goes to the access log only, unless it
+// is one a client must fix and may know (error_description). A request that
+// presents more than one credential is refused before any method answers.
 import type { Exchange, Stage } from '../../shared/exchange.js';
 import type { GatewayRequest } from '../../shared/http/gateway-io.js';
 import { GatewayError } from '../../shared/errors.js';
 import { ANONYMOUS } from '../../shared/auth-types.js';
 import { IDENTITY_HEADER, type AssertionSigner } from '../../shared/identity.js';
-import type { AuthMethod, AuthOutcome } from './method.js';
+import { refusalChallenge, type AuthMethod, type AuthOutcome } from './method.js';
 import type { RouteAuthConfig } from './route-auth.js';
+import { AMBIGUOUS, certificateCompetes, mayHoldParam, mergeCarriers, presentedCredentials, type CredentialCarriers } from './credentials.js';
 
 export interface RouteAuthDeps {
   readonly methods: ReadonlyMap<string, AuthMethod>;
   readonly signer: AssertionSigner;
+  /** Where each configured method's credential travels: all of them are counted on every route. */
+  readonly carriers: ReadonlyMap<string, CredentialCarriers>;
   /** Credential headers of each method, removed upstream when hideCredentials is on. */
   readonly credentialHeaders: ReadonlyMap<string, readonly string[]>;
   /** Cookies of each method that carry a credential (the session cookie). */
@@ -33,6 +38,10 @@ export function authenticate(auth: RouteAuthConfig, d: RouteAuthDeps): Stage {
   const dropOnRefusal = [...new Set([...drop, ...[...d.credentialHeaders.values()].flat()])];
   const challenge = `Bearer realm="${d.realm}"`;
   const invalid = `${challenge}, error="invalid_token"`;
+  // Every configured method's carriers, not only the route's: a second credential the route cannot use
+  // still says the client does not know which one it is using, and would go on to the backend.
+  const carriers = mergeCarriers(d.carriers.values());
+  const certificate = certificateCompetes(auth.methods);
 
   // Synchronous unless a method or the signer has to wait (a JWKS fetch, a Redis lookup, a first
   // signature): most requests then cost no promise and no microtask turn here.
@@ -49,9 +58,10 @@ export function authenticate(auth: RouteAuthConfig, d: RouteAuthDeps): Stage {
     let identity = ANONYMOUS;
     if (outcome?.ok === true) identity = outcome.identity;
     else if (outcome !== undefined && !auth.anonymous) {
-      const { ok: _ok, code, reason, ...detail } = outcome;
+      const { ok: _ok, code, reason, description, ...detail } = outcome;
       ex.authDetail = detail as Record<string, string>;
-      throw new GatewayError('unauthorized', `${code}: ${reason}`, { 'www-authenticate': code === 'invalid_token' ? invalid : `${challenge}, error="${code}"` });
+      const refusal = code === 'invalid_token' && description === undefined ? invalid : refusalChallenge(challenge, outcome);
+      throw new GatewayError('unauthorized', `${code}: ${reason}`, { 'www-authenticate': refusal });
     } else if (outcome === undefined && !auth.anonymous) {
       throw new GatewayError('unauthorized', 'no credential', { 'www-authenticate': challenge });
     } else if (outcome !== undefined) {
@@ -68,7 +78,17 @@ export function authenticate(auth: RouteAuthConfig, d: RouteAuthDeps): Stage {
     else return assertion.then((signed) => { ex.upstreamHeaders = { [IDENTITY_HEADER]: signed }; });
   };
 
+  const ambiguousChallenge = refusalChallenge(challenge, { code: 'invalid_request', description: AMBIGUOUS });
+  const ambiguous = (ex: Exchange, request: GatewayRequest): GatewayError => {
+    const found: string[] = [];
+    presentedCredentials(carriers, certificate, request, ex.search, found);
+    ex.authDetail = { credentials: found.join(', ') };
+    return new GatewayError('unauthorized', `invalid_request: ${AMBIGUOUS} (${found.join(', ')})`, { 'www-authenticate': ambiguousChallenge });
+  };
+
   return (ex, request) => {
+    // Refused whatever the methods would say and even on an anonymous route: RFC 6750 2 lets a client use one method.
+    if (presentedCredentials(carriers, certificate, request, ex.search) > 1) throw ambiguous(ex, request);
     ex.dropHeaders = drop;
     ex.dropCookies = dropCookies;
     return identifyBy(ex, request, 0);
@@ -76,7 +96,7 @@ export function authenticate(auth: RouteAuthConfig, d: RouteAuthDeps): Stage {
 }
 
 function withoutParams(search: string, names: readonly string[]): string {
-  if (!names.some((n) => search.includes(`${n}=`))) return search;
+  if (!names.some((n) => mayHoldParam(search, n))) return search;
   const params = new URLSearchParams(search);
   for (const n of names) params.delete(n);
   const rest = params.toString();

@@ -14,8 +14,9 @@ export const JwtIssuerSchema = Type.Object({
   jwksUrl: Type.Optional(Type.String({ pattern: '^https?://', description: 'an http(s) URL of a JWK set' })),
   keyFiles: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'PEM public keys or certificates, or JWK / JWK-set JSON files' })),
   ...SecretSourceFields,
-  clockSkewSeconds: Seconds(30, 300),
+  clockSkewSeconds: Type.Integer({ minimum: 0, maximum: 300, default: 30, description: 'tolerance on exp, nbf and iat: a token issued ("iat") further in the future than this is refused' }),
   maxTokenAgeSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'refuse tokens issued ("iat") longer ago than this' })),
+  maxLifetimeSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'refuse tokens meant to live longer than this: exp - iat, or exp - now (plus the clock skew) without iat' })),
   requiredClaims: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'claims that must be present, beyond "exp"' }),
   consumerClaim: Type.String({ default: 'sub' }),
   scopesClaim: Type.String({ default: 'scope' }),
@@ -32,6 +33,8 @@ export const JwtIssuerSchema = Type.Object({
 export const JwtAuthSchema = Type.Object({
   issuers: Type.Array(JwtIssuerSchema, { minItems: 1 }),
   cacheSize: Type.Integer({ minimum: 0, default: 10_000, description: 'verified tokens kept until they expire' }),
+  // Below edge.limits.maxHeaderBytes (16 KiB), so a large token gets its own 401 and reason, not a 431.
+  maxTokenBytes: Type.Integer({ minimum: 1024, maximum: 65_536, default: 8192, description: 'a longer bearer token is refused (401 invalid_token, "token too large") before it is parsed' }),
 }, { additionalProperties: false });
 
 export type JwtAuthConfig = Static<typeof JwtAuthSchema>;

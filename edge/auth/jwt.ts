@@ -1,7 +1,8 @@
 // JWT bearer authentication with jose. Per issuer: pinned algorithms (never
 // `none`; HMAC only with a shared secret, asymmetric only with public keys, so
-// RS/HS confusion cannot happen), iss/aud/exp/nbf/iat with clock skew, and
-// required claims. Verified tokens are cached until they expire, so a repeat
+// RS/HS confusion cannot happen), iss/aud/exp/nbf/iat with clock skew, an
+// optional maximum lifetime, and required claims. A token over maxTokenBytes
+// is refused unparsed, with a reason the client is told. Verified tokens are cached until they expire, so a repeat
 // token costs a map lookup, not a signature check. Never reads a key from a
 // location the token names.
 import { createPublicKey, type KeyObject } from 'node:crypto';
@@ -19,8 +20,8 @@ import type { JwtAuthConfig, JwtIssuerConfig } from './jwt-schema.js';
 export { JwtAuthSchema, type JwtAuthConfig } from './jwt-schema.js';
 
 const TOKEN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-const MAX_TOKEN_CHARS = 8192;
 const NEGATIVE_TTL_MS = 5_000;
+const MALFORMED = Object.freeze(refused('invalid_token', 'malformed bearer token'));
 
 interface Issuer {
   readonly config: JwtIssuerConfig;
@@ -33,6 +34,10 @@ export function createJwtMethod(config: JwtAuthConfig, log: Logger): AuthMethod 
   const issuers = new Map<string, Issuer>();
   config.issuers.forEach((c, i) => issuers.set(c.issuer, buildIssuer(c, i, log)));
   const cache = new LruMap<Cached>(config.cacheSize);
+  const tooLarge = (bytes: number): AuthOutcome => {
+    const reason = `token too large (${bytes} bytes > ${config.maxTokenBytes})`;
+    return refused('invalid_token', reason, { description: reason });
+  };
 
   const verify = async (token: string, now: number): Promise<AuthOutcome> => {
     let iss: unknown;
@@ -53,6 +58,12 @@ export function createJwtMethod(config: JwtAuthConfig, log: Logger): AuthMethod 
         requiredClaims: ['exp', ...c.requiredClaims],
         ...(c.maxTokenAgeSeconds !== undefined && { maxTokenAge: c.maxTokenAgeSeconds }),
       });
+      const late = timeRefusal(payload, c, Math.floor(now / 1000));
+      if (late !== undefined) {
+        const refusal = refused('invalid_token', late, { issuer: c.issuer, ...(protectedHeader.kid && { kid: protectedHeader.kid }) });
+        cache.set(token, { refusal, until: now + NEGATIVE_TTL_MS });
+        return refusal;
+      }
       const identity = toIdentity(payload, c);
       if (typeof identity === 'string') return refused('invalid_token', identity, { issuer: c.issuer, ...(protectedHeader.kid && { kid: protectedHeader.kid }) });
       cache.set(token, { identity, until: (payload.exp! + c.clockSkewSeconds) * 1000 });
@@ -71,7 +82,9 @@ export function createJwtMethod(config: JwtAuthConfig, log: Logger): AuthMethod 
       const header = request.headers.authorization;
       if (header === undefined || header.length < 7 || header.slice(0, 7).toLowerCase() !== 'bearer ') return undefined;
       const token = header.slice(7).trim();
-      if (token.length > MAX_TOKEN_CHARS || !TOKEN.test(token)) return refused('invalid_token', 'malformed bearer token');
+      // Header values are latin1 strings in node: one character is one byte on the wire.
+      if (token.length > config.maxTokenBytes) return tooLarge(token.length);
+      if (!TOKEN.test(token)) return MALFORMED;
       const now = Date.now();
       const hit = cache.get(token);
       if (hit !== undefined && hit.until > now) return 'identity' in hit ? { ok: true, identity: hit.identity } : hit.refusal;
@@ -121,6 +134,20 @@ function publicJwk(k: JWK): JWK {
   if (k.kty === 'oct') throw new Error('symmetric keys belong in secret, not keyFiles');
   const { d: _d, p: _p, q: _q, dp: _dp, dq: _dq, qi: _qi, ...pub } = k;
   return pub;
+}
+
+/**
+ * What jose leaves unchecked: an "iat" in the future (jose looks at it only with maxTokenAge), and a
+ * lifetime over the issuer's maximum. exp - iat when the token says when it was issued; otherwise
+ * exp - now, which is all that can be known, with the skew allowed for the edge's clock being behind.
+ */
+function timeRefusal(payload: JWTPayload, c: JwtIssuerConfig, now: number): string | undefined {
+  const { iat, exp } = payload;
+  if (iat !== undefined && iat > now + c.clockSkewSeconds) return `"iat" claim is ${iat - now} s in the future (clock skew allowed: ${c.clockSkewSeconds} s)`;
+  if (c.maxLifetimeSeconds === undefined) return undefined;
+  const lifetime = exp! - (iat ?? now);
+  const allowed = c.maxLifetimeSeconds + (iat === undefined ? c.clockSkewSeconds : 0);
+  return lifetime > allowed ? `token lifetime ${lifetime} s (exp - ${iat === undefined ? 'now' : 'iat'}) is over maxLifetimeSeconds ${c.maxLifetimeSeconds}` : undefined;
 }
 
 function toIdentity(payload: JWTPayload, c: JwtIssuerConfig): Identity | string {

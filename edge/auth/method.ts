@@ -18,6 +18,11 @@ export type AuthOutcome =
       readonly code: AuthErrorCode;
       /** For the log line only, never the reply. */
       readonly reason: string;
+      /**
+       * Only for a refusal the client must fix and may be told about (a token too large): sent as the
+       * RFC 6750 error_description, so it names nothing of the checks (no issuer, key or claim).
+       */
+      readonly description?: string;
       readonly issuer?: string;
       readonly kid?: string;
       readonly consumer?: string;
@@ -32,6 +37,12 @@ export interface AuthMethod {
   authenticate(request: GatewayRequest): AuthOutcome | undefined | Promise<AuthOutcome | undefined>;
 }
 
-export function refused(code: AuthErrorCode, reason: string, detail: { issuer?: string; kid?: string; consumer?: string } = {}): AuthOutcome {
+export function refused(code: AuthErrorCode, reason: string, detail: { issuer?: string; kid?: string; consumer?: string; description?: string } = {}): AuthOutcome {
   return { ok: false, code, reason, ...detail };
+}
+
+/** The RFC 6750 challenge for a refusal: its error code, and an error_description only when it has one. */
+export function refusalChallenge(challenge: string, outcome: { readonly code: AuthErrorCode; readonly description?: string | undefined }): string {
+  const description = outcome.description === undefined ? '' : `, error_description="${outcome.description}"`;
+  return `${challenge}, error="${outcome.code}"${description}`;
 }

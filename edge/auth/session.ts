@@ -7,8 +7,9 @@ import type { Logger } from 'pino';
 import { Type, type Static } from '@sinclair/typebox';
 import { sendError } from '../../shared/errors.js';
 import { cookieValue } from '../../shared/http/cookies.js';
-import { refused, type AuthMethod, type AuthOutcome, type Identity } from './method.js';
+import { refused, refusalChallenge, type AuthMethod, type AuthOutcome, type Identity } from './method.js';
 import { hashSessionId, type Session, type SessionStore } from './session-store.js';
+import { AMBIGUOUS, certificateCompetes, NO_CARRIERS, presentedCredentials, type CredentialCarriers } from './credentials.js';
 
 export const SessionAuthSchema = Type.Object({
   cookieName: Type.String({ default: 'gh_session', pattern: '^[A-Za-z0-9_-]+$' }),
@@ -81,6 +82,8 @@ export function createSessionMethod(config: SessionAuthConfig, store: SessionSto
 
 export function sessionEndpoints(
   config: SessionAuthConfig, store: SessionStore, methods: ReadonlyMap<string, AuthMethod>, log: Logger, realm = 'gatehouse',
+  /** Where the exchanged methods' credentials travel: a login that presents two is refused, as on a route. */
+  carriers: CredentialCarriers = NO_CARRIERS,
 ): SessionEndpoints {
   // Resolved once: a name with no configured method is a start-up error, not a 401 per login.
   const exchange = config.exchange.map((name) => {
@@ -93,6 +96,17 @@ export function sessionEndpoints(
   const lifetime = { idleSeconds: config.idleSeconds, absoluteSeconds: config.absoluteSeconds };
   const challenge = `Bearer realm="${realm}"`;
   const warn = storeDownWarning(log);
+  const certificate = certificateCompetes(config.exchange);
+
+  /** The second credential's refusal, or undefined when the login presents at most one. */
+  function ambiguity(request: GatewayRequest): AuthOutcome | undefined {
+    const q = request.url.indexOf('?');
+    const search = q === -1 ? '' : request.url.slice(q);
+    if (presentedCredentials(carriers, certificate, request, search) < 2) return undefined;
+    const found: string[] = [];
+    presentedCredentials(carriers, certificate, request, search, found);
+    return refused('invalid_request', `${AMBIGUOUS} (${found.join(', ')})`, { description: AMBIGUOUS });
+  }
 
   async function unavailable(err: unknown, request: GatewayRequest, reply: GatewayReply): Promise<void> {
     warn((err as Error).message);
@@ -102,11 +116,11 @@ export function sessionEndpoints(
   return {
     async login(request, reply) {
       // The loop of authenticate.ts: undefined lets the next method try; a refusal stops.
-      let outcome: AuthOutcome | undefined;
+      let outcome = ambiguity(request);
       for (let i = 0; i < exchange.length && outcome === undefined; i++) outcome = await exchange[i]!.authenticate(request);
       if (outcome?.ok !== true) {
         log.info({ event: 'session-login-refused', requestId: request.id, reason: outcome ? `${outcome.code}: ${outcome.reason}` : 'no credential' });
-        reply.header('www-authenticate', outcome ? `${challenge}, error="${outcome.code}"` : challenge);
+        reply.header('www-authenticate', outcome ? refusalChallenge(challenge, outcome) : challenge);
         await sendError(reply, 'unauthorized', request.id);
         return;
       }

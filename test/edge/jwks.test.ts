@@ -163,6 +163,7 @@ test('an issuer\'s jwks settings are in seconds: cooldown, maximum age and maxim
   const k1 = await newKey('k1');
   const issuer = (jwks: Record<string, number>) => createJwtMethod({
     cacheSize: 100,
+    maxTokenBytes: 8192,
     issuers: [{ issuer: 'https://idp.test/', audience: ['api'], algorithms: ['ES256'], jwksUrl: url, clockSkewSeconds: 0, requiredClaims: [], consumerClaim: 'sub', scopesClaim: 'scope', rolesClaim: 'roles', forwardClaims: [], jwks: { timeoutMs: 2_000, ...jwks } as never }],
   }, log);
   const bearer = async (key: Key) => ({ headers: { authorization: `Bearer ${await new SignJWT({ sub: 'alice', iss: 'https://idp.test/', aud: 'api', jti: String(Math.random()) }).setProtectedHeader({ alg: 'ES256', kid: key.kid }).setExpirationTime('5m').sign(key.privateKey)}` } }) as never;

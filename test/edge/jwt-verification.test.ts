@@ -53,14 +53,23 @@ test('the scheme is Bearer in any case, followed by one space; other schemes are
   assert.equal(reason(await outcome(method, '')), 'malformed bearer token', '"Bearer " with nothing after it');
 });
 
-test('a token that is not three base64url parts, or is over 8192 characters, is refused before any parsing', async () => {
+test('a token that is not three base64url parts is refused before any parsing', async () => {
   const method = createJwtMethod(config(), log);
   for (const bad of ['a.b', 'a.b.c.d', 'a b.c.d', 'a.b c.d', '.b.c', 'a..c', 'a+b.c.d', 'a.b.c=', 'x'.repeat(20)]) {
     assert.deepEqual(await outcome(method, bad), { ok: false, code: 'invalid_token', reason: 'malformed bearer token' }, bad);
   }
-  assert.equal(reason(await outcome(method, `a.${'b'.repeat(8189)}.c`)), 'malformed bearer token', '8193 characters');
   assert.match(reason(await outcome(method, `a.${'b'.repeat(8188)}.c`)), /^malformed token: /, '8192 characters are parsed');
   assert.match(reason(await outcome(method, 'eyJhbGciOiJIUzI1NiJ9.e30.')), /^unknown issuer$/, 'an empty signature part passes the shape check');
+});
+
+test('a token over maxTokenBytes (8192 by default) is refused unparsed, with a size the client is told', async () => {
+  const method = createJwtMethod(config(), log);
+  const tooLarge = { ok: false, code: 'invalid_token', reason: 'token too large (8193 bytes > 8192)', description: 'token too large (8193 bytes > 8192)' };
+  assert.deepEqual(await outcome(method, `a.${'b'.repeat(8189)}.c`), tooLarge, '8193 characters, even malformed');
+  const large = await sign({ pad: 'p'.repeat(9_000) });
+  assert.match(reason(await outcome(method, large)), /^token too large \(\d{5} bytes > 8192\)$/, 'a valid token too');
+  const roomy = createJwtMethod(config({}, { maxTokenBytes: 16_384 }), log);
+  assert.equal((await outcome(roomy, large))?.ok, true, 'the limit is configurable');
 });
 
 test('the issuer is chosen by iss, and an unknown one is refused and named (truncated) for the log', async () => {
@@ -115,6 +124,28 @@ test('clock skew is allowed on expiry, and a maximum token age is enforced only 
   const fresh = createJwtMethod(config({ maxTokenAgeSeconds: 600, clockSkewSeconds: 0 }), log);
   assert.equal((await outcome(fresh, await sign({ iat: now() - 500 })))?.ok, true);
   assert.equal((await outcome(fresh, await sign({ iat: now() - 700 })))?.ok, false);
+});
+
+test('an "iat" in the future is refused beyond the clock skew, whether or not a maximum age is configured', async () => {
+  const method = createJwtMethod(config({ clockSkewSeconds: 30 }), log);
+  assert.equal((await outcome(method, await sign({ iat: now() + 20 })))?.ok, true, '20 s ahead, within 30 s of skew');
+  const ahead = await outcome(method, await sign({ iat: now() + 3600, exp: now() + 7200 }));
+  assert.equal(ahead?.ok === false && ahead.code, 'invalid_token');
+  assert.match(reason(ahead), /^"iat" claim is 36\d\d s in the future \(clock skew allowed: 30 s\)$/);
+  assert.equal(ahead?.ok === false && ahead.issuer, ISS);
+  assert.equal((await outcome(method, await sign({ iat: undefined })))?.ok, true, 'a token without iat is not refused for it');
+});
+
+test('maxLifetimeSeconds bounds exp - iat, or exp - now without iat, and is off by default', async () => {
+  const t = now();
+  const decades = { iat: t, exp: t + 30 * 365 * 86_400 };
+  assert.equal((await outcome(createJwtMethod(config(), log), await sign(decades)))?.ok, true, 'no maximum unless configured');
+  const bounded = createJwtMethod(config({ maxLifetimeSeconds: 3600, clockSkewSeconds: 30 }), log);
+  assert.match(reason(await outcome(bounded, await sign(decades))), /^token lifetime 946080000 s \(exp - iat\) is over maxLifetimeSeconds 3600$/);
+  assert.equal((await outcome(bounded, await sign({ iat: t - 100, exp: t + 3500 })))?.ok, true, 'exactly the maximum');
+  assert.equal((await outcome(bounded, await sign({ iat: t - 100, exp: t + 3501 })))?.ok, false, 'one second over it, though it ends within the hour');
+  assert.equal((await outcome(bounded, await sign({ iat: undefined, exp: now() + 3620 })))?.ok, true, 'without iat: exp - now, within the skew');
+  assert.match(reason(await outcome(bounded, await sign({ iat: undefined, exp: now() + 3700 }))), /^token lifetime 3(69\d|700) s \(exp - now\) is over maxLifetimeSeconds 3600$/);
 });
 
 test('a refusal names the key id for the log, cut to 128 characters, and survives a header that is not JSON', async () => {

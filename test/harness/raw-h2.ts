@@ -2,8 +2,10 @@
 // client never sends: a RST_STREAM before END_STREAM (its close() ends the
 // stream first), DATA beyond the declared content-length. Headers go as HPACK
 // literals without indexing, so no encoder state is needed; what comes back is
-// read as frames (type, flags, stream, payload), never decoded.
+// read as frames (type, flags, stream, payload), never decoded. Also one
+// decoded request whose header list node's client refuses by default.
 import { connect, type TLSSocket } from 'node:tls';
+import { connect as http2Connect, type SecureClientSessionOptions } from 'node:http2';
 import { readFileSync } from 'node:fs';
 import { certificates } from './gateway.js';
 
@@ -106,4 +108,37 @@ function hpackInteger(value: number, prefixBits: number): Buffer {
   }
   out.push(rest);
   return Buffer.from(out);
+}
+
+export interface H2Reply {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+}
+
+/**
+ * One HTTP/2 request with a header list node's client refuses by default (a repeated single-value field such as
+ * two `authorization` lines, which a peer can send and node's server receives): node:http2 with strictSingleValueFields off,
+ * decoding the reply, which the frame writer above does not.
+ */
+export async function h2WithRawHeaders(url: string, rawHeaders: readonly string[]): Promise<H2Reply> {
+  const u = new URL(url);
+  const ca = readFileSync((await certificates).caFile);
+  // @types/node declares strictSingleValueFields for servers only; node's client honours it too.
+  const session = http2Connect(u.origin, { ca, servername: 'localhost', strictSingleValueFields: false } as SecureClientSessionOptions);
+  try {
+    return await new Promise<H2Reply>((resolve, reject) => {
+      session.once('error', reject);
+      const stream = session.request([':method', 'GET', ':path', `${u.pathname}${u.search}`, ...rawHeaders]);
+      const chunks: Buffer[] = [];
+      let head: Record<string, string | string[] | undefined> = {};
+      stream.on('response', (h) => { head = h as typeof head; });
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => resolve({ status: Number(head[':status']), headers: head, body: Buffer.concat(chunks).toString() }));
+      stream.on('error', reject);
+      stream.end();
+    });
+  } finally {
+    session.close();
+  }
 }
