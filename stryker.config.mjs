@@ -11,6 +11,7 @@ export const modules = {
   'path normalisation and route matching': ['shared/routing/path.ts', 'shared/routing/path-matcher.ts', 'shared/routing/route-table.ts'],
   'jwt verification': ['edge/auth/jwt.ts', 'edge/auth/jwks.ts', 'edge/auth/jwt-schema.ts'],
   'api-key verification': ['edge/auth/api-key.ts', 'edge/auth/api-key-store.ts'],
+  'credential rules': ['edge/auth/credentials.ts'],
   'identity assertion': ['shared/identity.ts', 'router/verify-identity.ts'],
   'authorization': ['router/authz/claims.ts', 'router/authz/consumers.ts', 'router/authz/methods.ts', 'router/authz/policy.ts', 'router/authz/schema.ts', 'router/authz/scopes.ts'],
   'header stripping': ['shared/http/headers.ts'],
