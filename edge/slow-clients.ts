@@ -10,9 +10,8 @@
 import type { Server } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { rawErrorResponse } from '../shared/errors.js';
+import { refuseOnSocket } from '../shared/http/socket-refusal.js';
 
 // One pair of timers per connection, refreshed rather than re-created, and
 // prebuilt listeners: this runs for every HTTP/1.1 request of the edge.
@@ -67,11 +66,12 @@ function headersTooSlow(guard: Guard): void {
   if (guard.phase !== 'headers' || guard.socket.destroyed) return;
   // Nothing arrived: an idle keep-alive connection, closed without a reply.
   if (guard.socket.bytesRead === guard.bytesAtArm) guard.socket.destroy();
-  else refuse(guard.socket, 'request headers too slow', guard.log);
+  else refuseOnSocket(guard.log, guard.socket, 'request_timeout', 'request headers too slow (408)', undefined);
 }
 
 function bodyTooSlow(guard: Guard): void {
-  if (guard.phase === 'body') refuse(guard.socket, 'request body too slow', guard.log, guard.res);
+  // The request is in the pipeline: the 408 goes out in its name, and its access line says so.
+  if (guard.phase === 'body') refuseOnSocket(guard.log, guard.socket, 'request_timeout', 'request body too slow (408)', guard.res);
 }
 
 function bodyArrived(this: IncomingMessage): void {
@@ -89,16 +89,4 @@ function dropGuard(this: GuardedSocket): void {
   if (guard === undefined) return;
   clearTimeout(guard.headersTimer);
   clearTimeout(guard.bodyTimer);
-}
-
-function refuse(socket: GuardedSocket, reason: string, log: Logger, res?: ServerResponse): void {
-  if (socket.destroyed) return;
-  const requestId = randomUUID();
-  log.info({ event: 'client-error', requestId, client: socket.remoteAddress, reason });
-  if (res === undefined || !res.headersSent) {
-    socket.end(rawErrorResponse('request_timeout', requestId));
-    setTimeout(() => socket.destroy(), 1_000).unref();
-  } else {
-    socket.destroy();
-  }
 }

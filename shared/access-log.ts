@@ -1,5 +1,9 @@
 // The one access-log line per request, the same shape on both tiers and for
-// every kind of reply (proxied, refused by a stage, or served by fastify).
+// every kind of reply (proxied, refused by a stage, or served by fastify),
+// written once, when the exchange really ended: its response's 'close', which
+// comes once whether the last byte went out or the stream or connection was
+// cut first. It must never say more than happened: the status only if one was
+// sent, the body bytes actually written, and who broke the exchange off.
 //
 // Serialized by hand into pino's own destination instead of log.info(object):
 // this runs once per request on both tiers, and pino's generic path (walking
@@ -10,17 +14,69 @@
 // field is made by the gateway and none carries a credential, so pino's
 // redaction has nothing to do here; the query string is never logged.
 import pino, { type Logger, type DestinationStream } from 'pino';
-import type { Exchange } from './exchange.js';
+import type { AbortOutcome, Exchange } from './exchange.js';
 import { plainAddress } from './http/forwarded.js';
-import type { RawRequest } from './http/gateway-io.js';
+import type { RawRequest, RawResponse } from './http/gateway-io.js';
 import { withoutQuery } from './routing/path.js';
 
 const INFO = 30;
 const { chindingsSym, streamSym } = pino.symbols;
 type PinoInternals = Logger & { [key: symbol]: unknown };
 
-/** upgrade: set for a WebSocket handshake, whose reply is a tunnel rather than a response. */
-export function logAccess(log: Logger, ex: Exchange, req: RawRequest, status: number, contentLength: unknown, upgrade?: 'websocket'): void {
+/** 'completed': the whole response went out, whatever its status; otherwise who broke the exchange off. */
+export type Outcome = 'completed' | AbortOutcome;
+
+const EXCHANGE = Symbol('gatehouse.exchange');
+type TrackedResponse = RawResponse & { [EXCHANGE]?: Exchange };
+
+/**
+ * Ties an exchange to its response: its line is written when the response closes, even while a stage
+ * still awaits (a client gone mid-pipeline), and never twice ('close' comes once; 'finish' alone would
+ * miss every abort). One prebuilt listener per tier, no closure per request.
+ */
+export function accessLineAtClose(log: Logger): (res: RawResponse, ex: Exchange) => void {
+  function onClose(this: TrackedResponse): void {
+    const ex = this[EXCHANGE]!;
+    // Both: an HTTP/2 stream cut by its client reads as writableFinished without end() ever called.
+    if (ex.aborted === undefined && this.writableEnded && this.writableFinished) {
+      logAccess(log, ex, this.req, this.statusCode, ex.bytesOut || Number(this.getHeader('content-length') ?? 0), 'completed');
+      return;
+    }
+    if (ex.aborted === undefined) ex.breakOff('client-aborted', clientLeft(this));
+    // statusCode is 200 from the start: it says what was sent only once the head went out.
+    logAccess(log, ex, this.req, ex.rawStatus || (this.headersSent ? this.statusCode : 0), ex.bytesOut, ex.aborted!);
+  }
+  return (res, ex) => {
+    (res as TrackedResponse)[EXCHANGE] = ex;
+    res.on('close', onClose);
+  };
+}
+
+/** The exchange of a response in flight, for what ends it outside the pipeline (a parser error, a slow client). */
+export function exchangeOfResponse(res: unknown): Exchange | undefined {
+  return (res as TrackedResponse | undefined)?.[EXCHANGE];
+}
+
+// Node reports a dropped HTTP/2 connection as CANCEL on each of its streams, like a client's own RST_STREAM.
+const RST_STREAM_CODES = ['NO_ERROR', 'PROTOCOL_ERROR', 'INTERNAL_ERROR', 'FLOW_CONTROL_ERROR', 'SETTINGS_TIMEOUT', 'STREAM_CLOSED',
+  'FRAME_SIZE_ERROR', 'REFUSED_STREAM', 'CANCEL', 'COMPRESSION_ERROR', 'CONNECT_ERROR', 'ENHANCE_YOUR_CALM', 'INADEQUATE_SECURITY', 'HTTP_1_1_REQUIRED'];
+const STREAM_RESETS = RST_STREAM_CODES.map((name) => (name === 'CANCEL' || name === 'NO_ERROR'
+  ? `client closed the stream (RST_STREAM ${name})` : `stream reset (RST_STREAM ${name})`));
+
+/** Why a response closed unfinished when nothing in the gateway said why: the client's side went. */
+function clientLeft(res: RawResponse): string {
+  if ('stream' in res) {
+    const code = res.stream.rstCode ?? 0;
+    return STREAM_RESETS[code] ?? `stream reset (RST_STREAM ${code})`;
+  }
+  return res.req.complete ? 'client closed the connection' : 'request body ended early (connection closed)';
+}
+
+/**
+ * status: the one sent to the client, 0 when none was (the field is left out); bytesOut: body bytes
+ * written. upgrade: set for a WebSocket handshake, whose reply is a tunnel rather than a response.
+ */
+export function logAccess(log: Logger, ex: Exchange, req: RawRequest, status: number, bytesOut: number, outcome: Outcome, upgrade?: 'websocket'): void {
   if (log.levelVal > INFO) return;
   const internals = log as PinoInternals;
   const trace = ex.trace;
@@ -34,12 +90,13 @@ export function logAccess(log: Logger, ex: Exchange, req: RawRequest, status: nu
   }
   line += `,"method":${quote(req.method ?? '')},"path":${quote(ex.path || withoutQuery(req.url ?? '').slice(0, 256))}`;
   line += field('route', ex.route?.name) + field('service', ex.service) + field('upstream', ex.upstream);
-  line += `,"status":${status},"bytesOut":${ex.bytesOut || Number(contentLength ?? 0)},"durationMs":${Math.round((performance.now() - ex.startedAt) * 100) / 100}`;
+  if (status !== 0) line += `,"status":${status}`;
+  line += `,"outcome":"${outcome}","bytesOut":${bytesOut},"durationMs":${Math.round((performance.now() - ex.startedAt) * 100) / 100}`;
   line += `,"client":${quote(ex.forwarded?.clientIp ?? plainAddress(req.socket?.remoteAddress))}`;
   if (identity !== undefined) line += field('consumer', identity.consumer) + field('authMethod', identity.method);
   if (ex.authDetail !== undefined) line += `,"auth":${JSON.stringify(ex.authDetail)}`;
   if (ex.retries > 0) line += `,"retries":${ex.retries}`;
-  line += `${field('reason', ex.reason)}}\n`;
+  line += `${field('reason', ex.abortReason ?? ex.reason)}}\n`;
   (internals[streamSym] as DestinationStream).write(line);
 }
 

@@ -35,13 +35,33 @@ export class Exchange {
   body: Readable | undefined = undefined;
   /** Why the gateway refused or failed the request; logged, never replied. */
   reason: string | undefined = undefined;
+  /** Body bytes written to the client: a proxied body's as they go, a gateway error's own when written raw. */
   bytesOut = 0;
+  /** Set when the exchange broke off before its response was whole: by whom, and why (the access line's outcome and reason). */
+  aborted: AbortOutcome | undefined = undefined;
+  abortReason: string | undefined = undefined;
+  /** A status the gateway wrote straight to the connection (a parser's or a slow client's 400/408), not through the response. */
+  rawStatus = 0;
   /** Attempts beyond the first that this request needed (retries to other instances). */
   retries = 0;
   readonly startedAt = performance.now();
 
   constructor(readonly requestId: string) {}
+
+  /** The first cause wins: a client that leaves after its upstream failed does not make it a client abort. */
+  breakOff(outcome: AbortOutcome, reason: string): void {
+    if (this.aborted !== undefined) return;
+    this.aborted = outcome;
+    this.abortReason = reason;
+  }
 }
+
+/**
+ * Who ended an exchange before its response was whole (the access line's outcome; otherwise 'completed'):
+ * the client (it left, or its request broke off), the upstream (it failed once its response had begun),
+ * or the gateway itself (an error of its own after the head went out).
+ */
+export type AbortOutcome = 'client-aborted' | 'upstream-aborted' | 'gateway-aborted';
 
 /** One step of a tier's pipeline. It may answer the request itself or throw a GatewayError to stop. */
 export type Stage = (ex: Exchange, request: GatewayRequest, reply: GatewayReply) => void | Promise<void>;

@@ -17,7 +17,8 @@ import { baseServerOptions } from './http/server-options.js';
 import { gatewayHandler, replyWithError, type GatewayHandlerOptions, type RequestListener } from './http/gateway-handler.js';
 import { requestIdOf } from './http/request-id.js';
 import { withoutQuery } from './routing/path.js';
-import { logAccess } from './access-log.js';
+import { accessLineAtClose } from './access-log.js';
+import { refuseOnSocket, responseInFlight } from './http/socket-refusal.js';
 import type { RawRequest, RawResponse } from './http/gateway-io.js';
 
 export interface TierAppOptions extends GatewayHandlerOptions {
@@ -45,13 +46,12 @@ export function buildTierApp(o: TierAppOptions): FastifyInstance {
   app.setNotFoundHandler((request, reply) => sendError(reply, 'not_found', request.id));
   // The few endpoints fastify serves reply like the pipeline does: with the request id and the tier's own headers (HSTS).
   const always = Object.entries(o.responseHeaders ?? {});
+  // The same one line at the response's close as the pipeline's (fastify's onResponse misses a client that left).
+  const logAtClose = accessLineAtClose(o.log);
   app.addHook('onRequest', (request, reply, done) => {
+    logAtClose(reply.raw as RawResponse, exchangeOf(request));
     reply.header('x-request-id', request.id);
     for (const [name, value] of always) reply.header(name, value);
-    done();
-  });
-  app.addHook('onResponse', (request, reply, done) => {
-    logAccess(o.log, exchangeOf(request), request.raw as RawRequest, reply.statusCode, reply.getHeader('content-length'));
     done();
   });
   return app;
@@ -98,16 +98,30 @@ function exchangeOf(request: FastifyRequest): Exchange {
   return request.exchange;
 }
 
-/** Requests Node's parser refuses never reach a handler: answer them in the same JSON shape and close. */
+/**
+ * Requests Node's parser refuses (or its requestTimeout cuts) never reach a handler: answer them in the
+ * same JSON shape and close. A request already in the pipeline whose body turns out malformed or too
+ * slow gets the answer in its own name, unless its response has begun.
+ */
 function clientError(log: Logger) {
   return (err: Error & { code?: string }, socket: Socket): void => {
+    const inFlight = responseInFlight(socket);
+    // The client closed its side in the middle of a request (an edge that aborted its call does): no one is
+    // left to answer, and the request's line says its body ended early.
+    if (err.code === 'HPE_INVALID_EOF_STATE' && inFlight !== undefined) {
+      socket.destroy();
+      return;
+    }
     const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large'
       : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : 'bad_request';
-    const requestId = randomUUID();
-    log.info({ event: 'client-error', requestId, client: plainAddress(socket.remoteAddress), reason: `${err.code ?? 'ERROR'}: ${err.message}` });
-    if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) socket.end(rawErrorResponse(code, requestId));
-    else socket.destroy();
+    refuseOnSocket(log, socket, code, refusalReason(err), inFlight);
   };
+}
+
+function refusalReason(err: Error & { code?: string }): string {
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'request too slow (408)';
+  const detail = `${err.code ?? 'ERROR'}: ${err.message}`;
+  return /chunk/i.test(err.message) ? `bad chunk encoding (${detail})` : detail;
 }
 
 /**

@@ -5,9 +5,9 @@
 import type { Logger } from 'pino';
 import { Exchange, runStages, type Stage } from '../exchange.js';
 import { GatewayError, sendError, type ErrorCode } from '../errors.js';
-import { logAccess } from '../access-log.js';
+import { accessLineAtClose } from '../access-log.js';
 import type { TrustFn } from './forwarded.js';
-import { ProxyReply, ProxyRequest, type FinalHeaders, type GatewayReply, type GatewayRequest, type RawRequest, type RawResponse } from './gateway-io.js';
+import { ProxyReply, ProxyRequest, cutResponse, type FinalHeaders, type GatewayReply, type GatewayRequest, type RawRequest, type RawResponse } from './gateway-io.js';
 import { requestIdOf } from './request-id.js';
 
 export interface GatewayHandlerOptions {
@@ -23,21 +23,16 @@ export interface GatewayHandlerOptions {
 export type RequestListener = (req: RawRequest, res: RawResponse) => void;
 
 const ROUTABLE = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
-const EXCHANGE = Symbol('gatehouse.exchange');
-type TrackedResponse = RawResponse & { [EXCHANGE]?: Exchange };
 
 export function gatewayHandler(o: GatewayHandlerOptions): RequestListener {
   const finalHeaders = finalHeadersOf(o);
   const { log, trust, stages } = o;
-  function logOnClose(this: TrackedResponse): void {
-    logAccess(log, this[EXCHANGE]!, this.req, this.statusCode, this.getHeader('content-length'));
-  }
+  const logAtClose = accessLineAtClose(log);
   return (req, res) => {
     try {
       const id = requestIdOf(req, trust);
       const ex = new Exchange(id);
-      (res as TrackedResponse)[EXCHANGE] = ex;
-      res.on('close', logOnClose); // a response closes once: no once() wrapper to allocate
+      logAtClose(res, ex);
       res.setHeader('x-request-id', id);
       const request = new ProxyRequest(id, req);
       const reply = new ProxyReply(res, finalHeaders);
@@ -96,7 +91,8 @@ export function replyWithError(log: Logger, err: unknown, ex: Exchange, request:
   }
   if (reply.sent || reply.raw.headersSent) {
     // Mid-response failure: a truncated body must not look complete, so the connection goes.
-    reply.raw.destroy();
+    ex.breakOff('gateway-aborted', ex.reason ?? code);
+    cutResponse(reply.raw);
     return;
   }
   // The rest of an oversized body is never read: the connection cannot be reused.

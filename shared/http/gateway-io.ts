@@ -5,7 +5,7 @@
 // The shapes are the subset of fastify's that stages use, so the few
 // endpoints fastify still serves (session login/logout) share the same code.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { constants as http2, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 
 export type RawRequest = IncomingMessage | Http2ServerRequest;
 export type RawResponse = ServerResponse | Http2ServerResponse;
@@ -100,4 +100,13 @@ export class ProxyReply implements GatewayReply {
     }
     return this;
   }
+}
+
+/**
+ * Cuts a response whose body cannot be finished, so it never looks complete: HTTP/1.1 loses its
+ * connection; an HTTP/2 stream is reset with INTERNAL_ERROR (destroy() alone resets it with NO_ERROR).
+ */
+export function cutResponse(raw: RawResponse): void {
+  if ('stream' in raw) raw.stream.close(http2.NGHTTP2_INTERNAL_ERROR);
+  else raw.destroy();
 }

@@ -10,7 +10,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { GatewayError, type ErrorCode } from '../errors.js';
 import type { UpstreamPools } from './pools.js';
-import { UpstreamCall } from './upstream-call.js';
+import { UpstreamCall, type CallCounter } from './upstream-call.js';
 import type { RawRequest, RawResponse } from '../http/gateway-io.js';
 
 export interface UpstreamRequest {
@@ -25,8 +25,8 @@ export interface UpstreamRequest {
   readonly connections?: number;
   /** Aborts the whole exchange (a route's total timeout); undefined for most routes. */
   readonly signal?: AbortSignal;
-  /** Where the body bytes passed to the client are counted (the exchange). */
-  readonly counter: { bytesOut: number };
+  /** Where the body bytes passed to the client are counted, and a broken-off response reported (the exchange). */
+  readonly counter: CallCounter;
   /** The client's request and response: a client gone before the response's end aborts the call. */
   readonly clientRequest: RawRequest;
   readonly clientResponse: RawResponse;

@@ -10,8 +10,9 @@
 // and keeps the connection) before any byte reaches the client.
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { clientResponseHeaders } from '../http/headers.js';
-import type { RawRequest, RawResponse } from '../http/gateway-io.js';
+import { cutResponse, type RawRequest, type RawResponse } from '../http/gateway-io.js';
 import type { Instance } from '../discovery/instance.js';
+import type { Exchange } from '../exchange.js';
 
 /**
  * How an attempt went, for the instance's health (outlier detection, its circuit, the balancer):
@@ -29,6 +30,9 @@ export interface AttemptCounts {
   end(instance: Instance, outcome: AttemptOutcome, latencyMs: number): void;
 }
 
+/** Where a call reports to its exchange: the body bytes passed on, and an upstream that broke its response off. */
+export type CallCounter = Pick<Exchange, 'bytesOut' | 'breakOff'>;
+
 const CALL = Symbol('gatehouse.upstreamCall');
 type Sink = RawResponse & { [CALL]?: UpstreamCall };
 type Source = RawRequest & { [CALL]?: UpstreamCall };
@@ -41,6 +45,8 @@ export class UpstreamCall {
   requestSent = false;
   /** The gateway ended the call itself (a route's total timeout, the client gone): never the upstream's failure. */
   cut = false;
+  /** The client went first: a response cut after that is the client's doing, not the upstream's. */
+  private clientLeft = false;
   /** The response's headers as the client gets them (hop-by-hop ones dropped). */
   clientHeaders: OutgoingHttpHeaders = {};
   /** Resolves with this call once the response head arrived; rejects when no response came. */
@@ -64,7 +70,7 @@ export class UpstreamCall {
   private latencyMs = 0;
 
   /** counter.bytesOut grows with every body byte passed to the client (the access log's bytesOut). */
-  constructor(private readonly counter: { bytesOut: number }) {
+  constructor(private readonly counter: CallCounter) {
     this.started = new Promise((resolve, reject) => { this.resolve = resolve; this.reject = reject; });
   }
 
@@ -116,9 +122,15 @@ export class UpstreamCall {
 
   onError(err: Error): void {
     if (this.statusCode === 0) this.reject(err);
-    else if (this.sink !== undefined) this.sink.destroy(); // a truncated body must not look complete
+    else if (this.sink !== undefined) this.brokeOff(this.sink, err);
     else this.failure = err;
     this.callOver();
+  }
+
+  /** The response broke off after its head: the client's is cut too (a truncated body must not look complete). */
+  private brokeOff(sink: Sink, err: unknown): void {
+    if (!this.clientLeft) this.counter.breakOff('upstream-aborted', upstreamBreak(err));
+    cutResponse(sink);
   }
 
   /**
@@ -178,7 +190,7 @@ export class UpstreamCall {
   /** Streams the body into the client's response, its status and headers already set. */
   pipeTo(sink: Sink): void {
     if (this.failure !== undefined) {
-      sink.destroy();
+      this.brokeOff(sink, this.failure);
       return;
     }
     if (clientGone(sink)) { // the client left while the head was on its way: no 'close' will come
@@ -213,7 +225,23 @@ export class UpstreamCall {
 
   /** The client's response closed or its stream was reset: unless undici is done with it, the upstream request ends too. */
   clientClosed(): void {
+    this.clientLeft = true;
     if (!this.over) this.abort(new Error('client went away'));
+  }
+}
+
+/** The access line's reason for a response the upstream broke off. */
+function upstreamBreak(err: unknown): string {
+  const { code, name } = err as { code?: string | number; name?: string };
+  switch (code) {
+    case 'ECONNRESET': case 'EPIPE': case 'UND_ERR_SOCKET': case 'UND_ERR_CLOSED':
+      return 'upstream reset';
+    case 'UND_ERR_BODY_TIMEOUT':
+      return 'upstream timeout';
+    case 23: // DOMException TIMEOUT_ERR from AbortSignal.timeout
+      return 'upstream timeout (route totalTimeoutMs)';
+    default:
+      return name === 'TimeoutError' ? 'upstream timeout (route totalTimeoutMs)' : `upstream failed (${String(code ?? name)})`;
   }
 }
 

@@ -10,7 +10,7 @@ import type { IncomingMessage } from 'node:http';
 import { ProxyRequest, type GatewayReply } from '../http/gateway-io.js';
 import type { Logger } from 'pino';
 import { Exchange, runStages, type Stage } from '../exchange.js';
-import { ERRORS, GatewayError, rawErrorResponse, type ErrorCode } from '../errors.js';
+import { ERRORS, GatewayError, errorBody, rawErrorResponse, type ErrorCode } from '../errors.js';
 import { upstreamHeadersOf, type ForwardSettings } from '../stages/forward-upstream.js';
 import type { TrustFn } from '../http/forwarded.js';
 import { requestIdOf } from '../http/request-id.js';
@@ -57,11 +57,11 @@ async function tunnel(req: IncomingMessage, socket: Duplex, head: Buffer, o: Web
     socket.on('close', () => upgraded.socket.destroy());
     upgraded.socket.on('close', () => socket.destroy());
     socket.pipe(upgraded.socket).pipe(socket);
-    logAccess(o.log, ex, req, 101, undefined, 'websocket');
+    logAccess(o.log, ex, req, 101, 0, 'completed', 'websocket');
   } catch (err) {
     const code: ErrorCode = err instanceof GatewayError ? err.code : 'internal';
     ex.reason = err instanceof GatewayError ? err.reason : (err as Error).message;
     socket.end(rawErrorResponse(code, ex.requestId, err instanceof GatewayError ? err.headers : undefined));
-    logAccess(o.log, ex, req, ERRORS[code].status, undefined, 'websocket');
+    logAccess(o.log, ex, req, ERRORS[code].status, Buffer.byteLength(errorBody(code, ex.requestId)), 'completed', 'websocket');
   }
 }

@@ -37,8 +37,8 @@ test('the access line has the fields and order pino gives the same object, and s
   ex.authDetail = { issuer: 'https://idp/' };
   ex.retries = 1;
   ex.reason = 'upstream said \u2028 no';
-  logAccess(log, ex, rawRequest('/orders?token=secret'), 502, undefined);
-  log.info({ event: 'access', requestId: 'req-1', traceId: ex.trace.traceId, spanId: ex.trace.spanId, parentSpanId: ex.trace.parentSpanId, method: 'GET', path: ex.path, route: undefined, service: 'orders', upstream: ex.upstream, status: 502, bytesOut: 0, durationMs: 0, client: '192.0.2.7', consumer: ex.identity.consumer, authMethod: 'jwt', auth: ex.authDetail, retries: 1, reason: ex.reason });
+  logAccess(log, ex, rawRequest('/orders?token=secret'), 502, 0, 'completed');
+  log.info({ event: 'access', requestId: 'req-1', traceId: ex.trace.traceId, spanId: ex.trace.spanId, parentSpanId: ex.trace.parentSpanId, method: 'GET', path: ex.path, route: undefined, service: 'orders', upstream: ex.upstream, status: 502, outcome: 'completed', bytesOut: 0, durationMs: 0, client: '192.0.2.7', consumer: ex.identity.consumer, authMethod: 'jwt', auth: ex.authDetail, retries: 1, reason: ex.reason });
   log.flush();
   assert.equal(out.lines.length, 2);
   const ours = JSON.parse(out.lines[0]!) as Record<string, unknown>;
@@ -52,7 +52,7 @@ test('the access line has the fields and order pino gives the same object, and s
 test('a request refused before its path was normalised is logged without its query', () => {
   const out = new Lines();
   const log = createLogger('router', 'info', out);
-  logAccess(log, new Exchange('req-2'), rawRequest('/login?password=hunter2'), 404, '10');
+  logAccess(log, new Exchange('req-2'), rawRequest('/login?password=hunter2'), 404, 10, 'completed');
   log.flush();
   const line = JSON.parse(out.lines[0]!) as Record<string, unknown>;
   assert.equal(line.path, '/login');
@@ -64,6 +64,22 @@ test('a request refused before its path was normalised is logged without its que
 
 test('no access line below the configured level', () => {
   const out = new Lines();
-  logAccess(createLogger('edge', 'warn', out), new Exchange('req-3'), rawRequest('/'), 200, undefined);
+  logAccess(createLogger('edge', 'warn', out), new Exchange('req-3'), rawRequest('/'), 200, 0, 'completed');
   assert.equal(out.lines.length, 0);
+});
+
+test('a line for an exchange that broke off: no status when none was sent, the outcome, and why it broke off before any earlier reason', () => {
+  const out = new Lines();
+  const log = createLogger('edge', 'info', out);
+  const ex = new Exchange('req-4');
+  ex.reason = 'upstream_timeout';
+  ex.breakOff('client-aborted', 'client closed the stream (RST_STREAM CANCEL)');
+  ex.breakOff('upstream-aborted', 'upstream reset'); // the first cause wins
+  logAccess(log, ex, rawRequest('/'), 0, 0, ex.aborted!);
+  log.flush();
+  const line = JSON.parse(out.lines[0]!) as Record<string, unknown>;
+  assert.equal('status' in line, false);
+  assert.equal(line.outcome, 'client-aborted');
+  assert.equal(line.reason, 'client closed the stream (RST_STREAM CANCEL)');
+  assert.equal(line.bytesOut, 0);
 });
