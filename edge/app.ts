@@ -28,9 +28,9 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
   const trust = compileTrust(ec.trustedProxies);
   const redis = config.redis ? connectRedis(config.redis, log) : undefined;
   const auth = buildAuthMethods(config, redis, log);
-  const authDeps = { ...auth, signer: new AssertionSigner(config.identity), spoofableHeaders: ec.stripHeaders, realm: ec.realm };
+  const authDeps = { ...auth, signer: new AssertionSigner(config.identity), realm: ec.realm };
   const limits = buildRateLimits(config, redis, log);
-  const routes = new RouteTable(config.routes, (route) => edgeRouteStages(route, { auth: authDeps, ...limits }));
+  const routes = new RouteTable(config.routes, (route) => edgeRouteStages(route, { auth: authDeps, stripHeaders: ec.stripHeaders, ...limits }));
   const routers = new ServiceDirectory({ [ROUTER_SERVICE]: ec.router }, config.consul, log, 'edge');
   const pools = new UpstreamPools();
   const certificates = new CertificateStore(ec.tls, log);

@@ -13,6 +13,7 @@ import type { ServiceDirectory } from '../shared/discovery/directory.js';
 import type { UpstreamPools } from '../shared/proxy/pools.js';
 import type { TrustFn } from '../shared/http/forwarded.js';
 import { authenticate, type RouteAuthDeps } from './auth/authenticate.js';
+import { buildStripList, stripHeaders, type StripHeadersConfig } from './strip-headers.js';
 import { limitBody } from './body-limit.js';
 import { limitHeaders } from './header-limit.js';
 import { rateLimit, type LimiterDeps, type Policy } from './ratelimit/limiter.js';
@@ -37,7 +38,7 @@ export function edgePipeline(d: EdgeDeps): Stage[] {
     checkFraming,                // 400 + close on a second Host, a malformed Host, or a coding other than chunked
     normalizePath,               // one path for routing, authorisation and the backend; 400 on ';', encoded / \ . ;, double encoding, bad UTF-8
     matchRoute(d.routes),        // 404 here, before any work, when no route matches
-    runRouteStages,              // the route's own chain, below
+    runRouteStages,              // the route's own chain, below, which strips client headers first
     forwardUpstream(edgeForward(d)), // pooled keep-alive connections to a router instance
     // A WebSocket handshake runs every stage above, then shared/proxy/websocket.ts tunnels instead of forwarding.
   ];
@@ -57,6 +58,8 @@ export function edgeForward(d: EdgeDeps): ForwardSettings {
 }
 
 export interface RouteStageDeps {
+  /** edge.stripHeaders: the edge's edits to the default strip list, which each route's own edits follow. */
+  readonly stripHeaders: StripHeadersConfig;
   readonly auth: RouteAuthDeps;
   readonly limiter: LimiterDeps;
   /** The edge-wide policy and every named one, compiled once. */
@@ -67,7 +70,9 @@ export interface RouteStageDeps {
 /** Each route's chain, built once when the config loads; a policy the route lacks adds no stage. */
 export function edgeRouteStages(route: RouteConfig, d: RouteStageDeps): Stage[] {
   const policies = [d.globalPolicy, route.rateLimit === undefined ? undefined : d.policies.get(route.rateLimit)].filter((p): p is Policy => p !== undefined);
+  const strip = stripHeaders(buildStripList(d.stripHeaders, route.stripHeaders));
   return [
+    ...(strip ? [strip] : []),         // first: client headers that proxies and frameworks act on (X-Original-URL, X-HTTP-Method-Override, True-Client-IP, x-envoy-*...) are deleted before anything reads them
     authenticate(route.auth, d.auth),  // jwt / api-key / mtls / session, or anonymous; 401 + WWW-Authenticate; signs the identity for the router
     limitBody(route.maxBodyBytes),     // 413 on a declared or streamed body over the route's limit
     ...(policies.length > 0 ? [rateLimit(policies, d.limiter)] : []), // 429 + Retry-After; one Redis round trip for all policies

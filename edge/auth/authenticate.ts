@@ -24,18 +24,18 @@ export interface RouteAuthDeps {
   readonly credentialCookies: ReadonlyMap<string, readonly string[]>;
   /** Query parameters that can carry a credential (opt-in API keys). */
   readonly credentialQueryParams: readonly string[];
-  /** Client headers that look like identity and are never passed on (beyond x-gatehouse-*). */
-  readonly spoofableHeaders: readonly string[];
   readonly realm: string;
 }
 
 export function authenticate(auth: RouteAuthConfig, d: RouteAuthDeps): Stage {
   const methods = auth.methods.map((name) => d.methods.get(name)!);
-  const drop = [...d.spoofableHeaders, ...(auth.hideCredentials ? auth.methods.flatMap((m) => d.credentialHeaders.get(m) ?? []) : [])];
+  // Identity-looking client headers are gone already (strip-headers.ts); here only the credentials this stage read.
+  const hidden = auth.hideCredentials ? auth.methods.flatMap((m) => d.credentialHeaders.get(m) ?? []) : [];
+  const drop = hidden.length > 0 ? hidden : undefined;
   const cookies = auth.hideCredentials ? auth.methods.flatMap((m) => d.credentialCookies.get(m) ?? []) : [];
   const dropCookies = cookies.length > 0 ? cookies : undefined;
   // On an anonymous route a refused credential of any method is dropped; built here, not per request.
-  const dropOnRefusal = [...new Set([...drop, ...[...d.credentialHeaders.values()].flat()])];
+  const dropOnRefusal = [...new Set([...hidden, ...[...d.credentialHeaders.values()].flat()])];
   const challenge = `Bearer realm="${d.realm}"`;
   const invalid = `${challenge}, error="invalid_token"`;
   // Every configured method's carriers, not only the route's: a second credential the route cannot use

@@ -16,6 +16,7 @@ import { refused, type AuthMethod, type AuthOutcome, type Identity } from './met
 import { RemoteJwks } from './jwks.js';
 import { hasSecret, resolveSecret } from '../../shared/secrets.js';
 import type { JwtAuthConfig, JwtIssuerConfig } from './jwt-schema.js';
+import { isUnicodeText } from '../../shared/http/structured-fields.js';
 
 export { JwtAuthSchema, type JwtAuthConfig } from './jwt-schema.js';
 
@@ -153,9 +154,13 @@ function timeRefusal(payload: JWTPayload, c: JwtIssuerConfig, now: number): stri
 function toIdentity(payload: JWTPayload, c: JwtIssuerConfig): Identity | string {
   const consumer = payload[c.consumerClaim];
   if (typeof consumer !== 'string' || consumer === '') return `claim "${c.consumerClaim}" must be a non-empty string`;
+  const scopes = stringList(payload[c.scopesClaim]);
+  const roles = stringList(payload[c.rolesClaim]);
+  // The backend gets these as structured-field strings, which carry any Unicode text but not broken UTF-16.
+  if (!isUnicodeText(consumer) || !scopes.every(isUnicodeText) || !roles.every(isUnicodeText)) return 'the consumer, scopes or roles are not Unicode text (a lone surrogate)';
   const claims: Record<string, unknown> = {};
   for (const name of c.forwardClaims) if (payload[name] !== undefined) claims[name] = payload[name];
-  return Object.freeze({ consumer, method: 'jwt', scopes: stringList(payload[c.scopesClaim]), roles: stringList(payload[c.rolesClaim]), claims, issuer: c.issuer });
+  return Object.freeze({ consumer, method: 'jwt', scopes, roles, claims, issuer: c.issuer });
 }
 
 function stringList(value: unknown): string[] {

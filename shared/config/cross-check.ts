@@ -7,6 +7,7 @@ import { checkJwtIssuer } from '../../edge/auth/jwt-schema.js';
 import { hasSecret } from '../secrets.js';
 import { checkBalancer } from '../balancer/index.js';
 import { checkAuthzPolicy } from '../../router/authz/schema.js';
+import { buildStripList } from '../../edge/strip-headers.js';
 
 const METHOD_SECTION = { jwt: 'jwt', 'api-key': 'apiKey', mtls: 'mtls', session: 'session' } as const;
 
@@ -44,6 +45,11 @@ export function crossCheck(config: Config): Problem[] {
     if (route.rateLimit !== undefined && !(route.rateLimit in config.rateLimits)) {
       problems.push({ path: ['routes', String(i), 'rateLimit'], message: `names policy "${route.rateLimit}", which is not defined under rateLimits` });
     }
+    if (config.edge) {
+      for (const p of buildStripList(config.edge.stripHeaders, route.stripHeaders).problems) {
+        if (p.field === 'route') problems.push({ path: ['routes', String(i), 'stripHeaders', 'keep', String(p.index)], message: p.message });
+      }
+    }
     if (names.has(route.name)) problems.push({ path: ['routes', String(i), 'name'], message: `duplicate route name "${route.name}"` });
     names.add(route.name);
   });
@@ -74,6 +80,9 @@ export function crossCheck(config: Config): Problem[] {
     const sources = [key.secret, key.secretEnv, key.secretFile].filter((x) => x !== undefined).length;
     if (sources !== 1 || !hasSecret(key)) problems.push({ path: ['identity', 'keys', String(i)], message: `expected exactly one of secret, secretEnv or secretFile, found ${sources}` });
   });
+  if (config.edge) {
+    for (const p of buildStripList(config.edge.stripHeaders).problems) problems.push({ path: ['edge', 'stripHeaders', 'keep', String(p.index)], message: p.message });
+  }
   if (config.edge?.rateLimit !== undefined && !(config.edge.rateLimit in config.rateLimits)) {
     problems.push({ path: ['edge', 'rateLimit'], message: `names policy "${config.edge.rateLimit}", which is not defined under rateLimits` });
   }

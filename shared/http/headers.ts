@@ -14,7 +14,7 @@ const HOP_BY_HOP = new Set([
 export const IDENTITY_PREFIX = 'x-gatehouse-';
 
 /** Set by the gateway on every hop; a client's copy is never passed on as-is. */
-const GATEWAY_OWNED = new Set([
+export const GATEWAY_OWNED: ReadonlySet<string> = new Set([
   'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix',
   'forwarded', 'x-real-ip', 'x-request-id', 'traceparent', 'tracestate',
 ]);

@@ -44,8 +44,8 @@ test('a client certificate signed by the configured CA names the consumer, over 
   for (const h2 of [false, true]) {
     const r = await asClient(partner, h2);
     assert.equal(r.status, 200, r.text);
-    assert.equal(r.json<EchoReply>().headers['x-gatehouse-consumer'], 'partner-7');
-    assert.equal(r.json<EchoReply>().headers['x-gatehouse-auth-method'], 'mtls');
+    assert.equal(r.json<EchoReply>().headers['x-gatehouse-consumer'], '"partner-7"');
+    assert.equal(r.json<EchoReply>().headers['x-gatehouse-auth-method'], '"mtls"');
   }
 });
 

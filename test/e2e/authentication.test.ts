@@ -14,6 +14,7 @@ import { rawRequest, http1 } from '../harness/raw.js';
 import { waitFor } from '../harness/ports.js';
 import { ApiKeyStore, hashApiKey } from '../../edge/auth/api-key-store.js';
 import { AssertionSigner, AssertionVerifier, IDENTITY_HEADER } from '../../shared/identity.js';
+import { parseSfItem, parseSfList } from '../harness/structured-fields.js';
 
 let backend: EchoBackend;
 let idp: TestIdp;
@@ -61,15 +62,41 @@ test('a valid token is admitted and the backend receives the verified identity, 
   const r = await gw.get('/orders/1', bearer(await idp.token(k1, { tenant: 'acme' })));
   assert.equal(r.status, 200, r.text);
   const h = seen(r);
-  assert.equal(h['x-gatehouse-consumer'], 'alice');
-  assert.equal(h['x-gatehouse-auth-method'], 'jwt');
-  assert.equal(h['x-gatehouse-scopes'], 'orders:read orders:write');
-  assert.equal(h['x-gatehouse-roles'], 'buyer');
-  assert.equal(h['x-gatehouse-claims'], '{"tenant":"acme"}');
+  assert.equal(h['x-gatehouse-consumer'], '"alice"');
+  assert.equal(h['x-gatehouse-auth-method'], '"jwt"');
+  assert.equal(h['x-gatehouse-scopes'], '"orders:read", "orders:write"');
+  assert.equal(h['x-gatehouse-roles'], '"buyer"');
+  assert.equal(h['x-gatehouse-claims'], '"{\\"tenant\\":\\"acme\\"}"');
   assert.equal(h.authorization, undefined, 'credentials are hidden from upstream by default');
   assert.equal(h['x-gatehouse-identity'], undefined, 'the assertion stops at the router');
   const kept = await gw.get('/keep/1', bearer(await idp.token(k1)));
   assert.match(String(seen(kept).authorization), /^Bearer /, 'hideCredentials: false passes the token on');
+});
+
+test('identity values with %, quotes, backslashes, spaces, commas, CR/LF and non-ASCII reach the backend as structured fields that parse back exactly', async () => {
+  const identity = {
+    sub: 'Jos\u00e9 "%61dmin" \\ \u65e5\u672c\r\nx-admin: 1',
+    roles: ['read admin', 'a,b', '%61dmin', 'say "hi" \\'],
+    scope: ['orders:read', 'caf\u00e9'],
+    tenant: 'ac"me, \u00e9',
+  };
+  const r = await gw.get('/orders/hostile', bearer(await idp.token(k1, identity)));
+  assert.equal(r.status, 200, r.text);
+  const h = seen(r);
+  assert.equal(h['x-gatehouse-consumer'], '%"Jos%c3%a9 %22%2561dmin%22 \\ %e6%97%a5%e6%9c%ac%0d%0ax-admin: 1"');
+  assert.equal(h['x-gatehouse-auth-method'], '"jwt"');
+  assert.equal(h['x-gatehouse-roles'], '"read admin", "a,b", "%61dmin", "say \\"hi\\" \\\\"');
+  assert.equal(h['x-gatehouse-scopes'], '"orders:read", %"caf%c3%a9"');
+  assert.equal(h['x-gatehouse-claims'], '"{\\"tenant\\":\\"ac\\\\\\"me, \\\\u00e9\\"}"');
+  // What a backend's RFC 9651 parser gives back: the token's own values, one role per role.
+  assert.equal(parseSfItem(String(h['x-gatehouse-consumer'])).value, identity.sub);
+  assert.deepEqual(parseSfList(String(h['x-gatehouse-roles'])).map((m) => m.value), identity.roles);
+  assert.deepEqual(parseSfList(String(h['x-gatehouse-scopes'])).map((m) => m.value), identity.scope);
+  assert.deepEqual(JSON.parse(parseSfItem(String(h['x-gatehouse-claims'])).value), { tenant: identity.tenant });
+  assert.equal(h['x-admin'], undefined, 'the CR/LF in sub split no header line');
+
+  const broken = await gw.get('/orders/hostile', bearer(await idp.token(k1, { sub: 'alice\ud800' })));
+  assertRefused(broken); // a lone surrogate has no faithful encoding: refused at the edge, not turned into U+FFFD
 });
 
 test('no credential on a protected route is 401 with a bare Bearer challenge', async () => {
@@ -168,7 +195,7 @@ test('an API key works on every edge instance and a revoked one is refused every
   try {
     const first = await gw.get('/orders/k', { headers: { 'x-api-key': key } });
     assert.equal(first.status, 200);
-    assert.equal(seen(first)['x-gatehouse-consumer'], 'acme');
+    assert.equal(seen(first)['x-gatehouse-consumer'], '"acme"');
     assert.equal(seen(first)['x-api-key'], undefined, 'the key is not passed on');
     assert.equal((await viaSecond('/orders/k')).status, 200);
     await store.revoke(record.id);
@@ -206,7 +233,7 @@ test('an API key whose status in Redis is damaged or unknown is refused, not tak
     const { key: intact } = await store.create({ consumer: 'intact', scopes: ['orders:read'] });
     const ok = await gw.get('/orders/damaged', { headers: { 'x-api-key': intact } });
     assert.equal(ok.status, 200, 'an intact active key next to them still works');
-    assert.equal(seen(ok)['x-gatehouse-consumer'], 'intact');
+    assert.equal(seen(ok)['x-gatehouse-consumer'], '"intact"');
   } finally {
     admin.disconnect();
   }
@@ -222,10 +249,10 @@ test('identity headers a client sends never reach the router or the backend', as
     'x-consumer-id': 'admin', 'x-authenticated-userid': 'admin',
   };
   const authed = seen(await gw.get('/orders/s', { headers: { ...spoof, authorization: `Bearer ${await idp.token(k1)}` } }));
-  assert.equal(authed['x-gatehouse-consumer'], 'alice');
-  assert.equal(authed['x-gatehouse-scopes'], 'orders:read orders:write');
+  assert.equal(authed['x-gatehouse-consumer'], '"alice"');
+  assert.equal(authed['x-gatehouse-scopes'], '"orders:read", "orders:write"');
   const anon = seen(await gw.get('/public/s', { headers: spoof }));
-  assert.equal(anon['x-gatehouse-consumer'], 'anonymous');
+  assert.equal(anon['x-gatehouse-consumer'], '"anonymous"');
   for (const h of [authed, anon]) for (const name of ['x-user-id', 'x-consumer-id', 'x-authenticated-userid', 'x-gatehouse-identity']) assert.equal(h[name], undefined, name);
 
   // What the edge itself sends on, seen by a capture server standing in as the router: the router's own
@@ -252,7 +279,7 @@ test('naming Authorization in Connection does not bypass authentication', async 
   const token = await idp.token(k1);
   const r = await rawRequest(gw.edgeUrl, http1('GET', '/orders/c', [`Authorization: Bearer ${token}`, 'Connection: close, Authorization']));
   assert.equal(r.status, 200);
-  assert.equal((JSON.parse(r.body) as EchoReply).headers['x-gatehouse-consumer'], 'alice');
+  assert.equal((JSON.parse(r.body) as EchoReply).headers['x-gatehouse-consumer'], '"alice"');
   const none = await rawRequest(gw.edgeUrl, http1('GET', '/orders/c', ['Connection: close, Authorization']));
   assert.equal(none.status, 401);
 });
@@ -260,9 +287,9 @@ test('naming Authorization in Connection does not bypass authentication', async 
 test('on a route open to anonymous callers, a bad token is served as anonymous and not passed on', async () => {
   const r = await gw.get('/mixed/x', bearer('bad.token.value'));
   assert.equal(r.status, 200);
-  assert.equal(seen(r)['x-gatehouse-consumer'], 'anonymous');
+  assert.equal(seen(r)['x-gatehouse-consumer'], '"anonymous"');
   assert.equal(seen(r).authorization, undefined);
-  assert.equal(seen(await gw.get('/mixed/x', bearer(await idp.token(k1))))['x-gatehouse-consumer'], 'alice');
+  assert.equal(seen(await gw.get('/mixed/x', bearer(await idp.token(k1))))['x-gatehouse-consumer'], '"alice"');
 });
 
 test('a request sent straight to the router without a valid assertion gets 401', async () => {
@@ -274,7 +301,7 @@ test('a request sent straight to the router without a valid assertion gets 401',
     .sign(new TextEncoder().encode('not-the-shared-key-but-long-enough-0123456789'));
   const withForged = await fetch(`${gw.routerUrl}/public/x`, { headers: { 'x-gatehouse-identity': forged } });
   assert.equal(withForged.status, 401);
-  assert.ok(!backend.received.some((r) => r.headers['x-gatehouse-consumer'] === 'admin'));
+  assert.ok(!backend.received.some((r) => ['admin', '"admin"'].includes(String(r.headers['x-gatehouse-consumer']))));
 });
 
 test('an identity assertion the router accepted is refused once it expires', async () => {
@@ -282,7 +309,7 @@ test('an identity assertion the router accepted is refused once it expires', asy
   const replay = () => fetch(`${gw.routerUrl}/public/replay`, { headers: { [IDENTITY_HEADER]: assertion } });
   const first = await replay();
   assert.equal(first.status, 200);
-  assert.equal(((await first.json()) as EchoReply).headers['x-gatehouse-consumer'], 'replayed');
+  assert.equal(((await first.json()) as EchoReply).headers['x-gatehouse-consumer'], '"replayed"');
   await new Promise((r) => setTimeout(r, decodeJwt(assertion).exp! * 1000 - Date.now() + 100));
   const late = await replay();
   assert.equal(late.status, 401);

@@ -1,6 +1,6 @@
 // The router's first stage on its own: a request without a valid identity
 // assertion is refused with 401, and a verified identity reaches the backend
-// as x-gatehouse-* headers, made safe for a header line.
+// as x-gatehouse-* structured fields (RFC 9651).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { GatewayReply, GatewayRequest } from '../../shared/http/gateway-io.js';
@@ -9,6 +9,7 @@ import { GatewayError } from '../../shared/errors.js';
 import type { Identity } from '../../shared/auth-types.js';
 import { AssertionSigner, AssertionVerifier, IDENTITY_HEADER } from '../../shared/identity.js';
 import { verifyIdentity } from '../../router/verify-identity.js';
+import { parseSfItem } from '../harness/structured-fields.js';
 
 const config = { keys: [{ id: 'k1', secret: 'k'.repeat(32) }], ttlSeconds: 60 };
 const signer = new AssertionSigner(config);
@@ -50,29 +51,34 @@ test('a verified identity is kept for authorization and sent to the backend as x
   assert.ok(ex instanceof Exchange);
   assert.deepEqual(ex.identity, identity);
   assert.deepEqual(ex.upstreamHeaders, {
-    'x-gatehouse-consumer': 'svc-1',
-    'x-gatehouse-auth-method': 'api-key',
-    'x-gatehouse-scopes': 'orders:read orders:write',
-    'x-gatehouse-roles': 'admin ops',
-    'x-gatehouse-claims': '{"keyId":"abc","labels":{"team":"billing"}}',
+    'x-gatehouse-consumer': '"svc-1"',
+    'x-gatehouse-auth-method': '"api-key"',
+    'x-gatehouse-scopes': '"orders:read", "orders:write"',
+    'x-gatehouse-roles': '"admin", "ops"',
+    'x-gatehouse-claims': '"{\\"keyId\\":\\"abc\\",\\"labels\\":{\\"team\\":\\"billing\\"}}"',
   });
 });
 
-test('no claims, no claims header; empty lists are empty values', async () => {
+test('no claims, no claims header; an empty list of scopes or roles is left out, as RFC 9651 says of empty lists', async () => {
   const ex = await admit({ [IDENTITY_HEADER]: await signer.assertionFor(who({ method: 'anonymous', consumer: 'anonymous' })) });
   assert.ok(ex instanceof Exchange);
-  assert.deepEqual(ex.upstreamHeaders, { 'x-gatehouse-consumer': 'anonymous', 'x-gatehouse-auth-method': 'anonymous', 'x-gatehouse-scopes': '', 'x-gatehouse-roles': '' });
+  assert.deepEqual(ex.upstreamHeaders, { 'x-gatehouse-consumer': '"anonymous"', 'x-gatehouse-auth-method': '"anonymous"' });
 });
 
-test('a consumer or claims outside visible ASCII are percent-encoded; visible ASCII passes as it is', async () => {
-  const ex = await admit({ [IDENTITY_HEADER]: await signer.assertionFor(who({ consumer: 'José\r\nx-admin: 1', claims: { name: 'Zoë' } })) });
+test('each value has one reading: %, quotes, spaces and commas stay literal, CR/LF and non-ASCII become a Display String, claims ASCII JSON', async () => {
+  const identity = who({ consumer: 'Jos\u00e9\r\nx-admin: 1', roles: ['read admin', '%61dmin'], scopes: ['a,b', 'say "hi"'], claims: { name: 'Zo\u00eb', n: '\x7f' } });
+  const ex = await admit({ [IDENTITY_HEADER]: await signer.assertionFor(identity) });
   assert.ok(ex instanceof Exchange);
-  assert.equal(ex.upstreamHeaders?.['x-gatehouse-consumer'], encodeURIComponent('José\r\nx-admin: 1'));
-  assert.equal(ex.upstreamHeaders?.['x-gatehouse-claims'], encodeURIComponent('{"name":"Zoë"}'));
+  assert.deepEqual(ex.upstreamHeaders, {
+    'x-gatehouse-consumer': '%"Jos%c3%a9%0d%0ax-admin: 1"',
+    'x-gatehouse-auth-method': '"jwt"',
+    'x-gatehouse-scopes': '"a,b", "say \\"hi\\""',
+    'x-gatehouse-roles': '"read admin", "%61dmin"',
+    'x-gatehouse-claims': '"{\\"name\\":\\"Zo\\\\u00eb\\",\\"n\\":\\"\\\\u007f\\"}"',
+  });
+  assert.deepEqual(JSON.parse(parseSfItem(ex.upstreamHeaders['x-gatehouse-claims']!).value), identity.claims);
   const plain = await admit({ [IDENTITY_HEADER]: await signer.assertionFor(who({ consumer: ' a~b!c "d" ' })) });
-  assert.equal(plain instanceof Exchange && plain.upstreamHeaders?.['x-gatehouse-consumer'], ' a~b!c "d" ');
-  const del = await admit({ [IDENTITY_HEADER]: await signer.assertionFor(who({ consumer: 'a\x7fb' })) });
-  assert.equal(del instanceof Exchange && del.upstreamHeaders?.['x-gatehouse-consumer'], 'a%7Fb');
+  assert.equal(plain instanceof Exchange && plain.upstreamHeaders?.['x-gatehouse-consumer'], '" a~b!c \\"d\\" "');
 });
 
 test('an assertion verified before is admitted without a promise, with the same headers', async () => {
