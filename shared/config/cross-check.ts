@@ -7,7 +7,7 @@ import { checkJwtIssuer } from '../../edge/auth/jwt-schema.js';
 import { hasSecret } from '../secrets.js';
 import { checkBalancer } from '../balancer/index.js';
 import { checkAuthzPolicy } from '../../router/authz/schema.js';
-import { buildStripList } from '../../edge/strip-headers.js';
+import { buildStripList, strips } from '../../edge/strip-headers.js';
 
 const METHOD_SECTION = { jwt: 'jwt', 'api-key': 'apiKey', mtls: 'mtls', session: 'session' } as const;
 
@@ -46,9 +46,11 @@ export function crossCheck(config: Config): Problem[] {
       problems.push({ path: ['routes', String(i), 'rateLimit'], message: `names policy "${route.rateLimit}", which is not defined under rateLimits` });
     }
     if (config.edge) {
-      for (const p of buildStripList(config.edge.stripHeaders, route.stripHeaders).problems) {
+      const list = buildStripList(config.edge.stripHeaders, route.stripHeaders);
+      for (const p of list.problems) {
         if (p.field === 'route') problems.push({ path: ['routes', String(i), 'stripHeaders', 'keep', String(p.index)], message: p.message });
       }
+      checkKeyedHeaders(config, i, (name) => strips(list, name), problems);
     }
     if (names.has(route.name)) problems.push({ path: ['routes', String(i), 'name'], message: `duplicate route name "${route.name}"` });
     names.add(route.name);
@@ -92,6 +94,25 @@ export function crossCheck(config: Config): Problem[] {
   }
   if (!config.edge && !config.router) problems.push({ path: [], message: 'neither an edge nor a router section: nothing to run' });
   return problems;
+}
+
+/**
+ * A rate limit or a balancer keyed on a header the edge strips would key every request on nothing: all
+ * clients one bucket, or every request on one instance. Refused here instead of failing quietly.
+ */
+function checkKeyedHeaders(config: Config, i: number, stripped: (name: string) => boolean, problems: Problem[]): void {
+  const route = config.routes[i]!;
+  const keyed: [string | undefined, string[]][] = [
+    [config.edge?.rateLimit === undefined ? undefined : config.rateLimits[config.edge.rateLimit]?.key, ['edge', 'rateLimit']],
+    [route.rateLimit === undefined ? undefined : config.rateLimits[route.rateLimit]?.key, ['routes', String(i), 'rateLimit']],
+    [config.services[route.service]?.balancer.hashOn, ['services', route.service, 'balancer', 'hashOn']],
+  ];
+  for (const [key, path] of keyed) {
+    const name = key?.startsWith('header:') ? key.slice('header:'.length) : undefined;
+    if (name !== undefined && stripped(name)) {
+      problems.push({ path, message: `keys on header ${name}, which the edge strips from route "${route.name}" before it is read (list it under stripHeaders.keep, or key on another header)` });
+    }
+  }
 }
 
 function checkService(svc: ServiceConfig, path: string[], problems: Problem[]): void {

@@ -55,7 +55,7 @@ export function parseConfig(text: string, file: string, env: Env = {}): Readonly
   if (!validate(data)) {
     reportAll ??= new Ajv({ ...ajvOptions, allErrors: true }).compile<Config>(ConfigSchema);
     reportAll(data);
-    throw new ConfigError(file, dedupe(reportAll.errors ?? validate.errors ?? []).map((e) => describe(e, doc, lines)));
+    throw new ConfigError(file, mergeChoices(dedupe(reportAll.errors ?? validate.errors ?? [])).map((e) => describe(e, doc, lines)));
   }
   const problems = crossCheck(data);
   if (problems.length > 0) {
@@ -91,6 +91,27 @@ function dedupe(errors: ErrorObject[]): ErrorObject[] {
     seen.add(key);
     return true;
   });
+}
+
+/**
+ * A union of literals (an algorithm, a mode) fails once per literal and once more as a whole; the reader
+ * needs one line: the values allowed. Each field's "const" failures become one "enum" error in their place.
+ */
+function mergeChoices(errors: ErrorObject[]): ErrorObject[] {
+  const allowed = new Map<string, unknown[]>();
+  for (const e of errors) {
+    if (e.keyword === 'const') allowed.set(e.instancePath, [...(allowed.get(e.instancePath) ?? []), (e.params as { allowedValue: unknown }).allowedValue]);
+  }
+  if (allowed.size === 0) return errors;
+  const out: ErrorObject[] = [];
+  for (const e of errors) {
+    const values = allowed.get(e.instancePath);
+    if (values === undefined || (e.keyword !== 'const' && e.keyword !== 'anyOf')) out.push(e);
+    else if (e.keyword === 'const' && values[0] === (e.params as { allowedValue: unknown }).allowedValue) {
+      out.push({ ...e, keyword: 'enum', parentSchema: undefined, message: `one of ${values.map((v) => JSON.stringify(v)).join(', ')}` });
+    }
+  }
+  return out;
 }
 
 function describe(e: ErrorObject, doc: Document, lines: LineCounter): string {

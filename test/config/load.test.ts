@@ -51,6 +51,13 @@ test('a wrong type names the line, the field, what was expected and what was fou
   assert.match(p!, /^line 9:16: routes\[0\]\.timeoutMs: expected .*integer.*, found "soon"$/);
 });
 
+test('a value outside a list of choices is one line naming every allowed value', () => {
+  const all = problems(GOOD.replace('static: [http://10.0.0.5:8080]', 'static: [http://10.0.0.5:8080]\n    balancer: { algorithm: consistent-hash }'));
+  assert.deepEqual(all, [
+    'line 15:28: services.orders.balancer.algorithm: expected one of "round-robin", "weighted", "least-request", "peak-ewma", "ring-hash", "maglev", found "consistent-hash"',
+  ]);
+});
+
 test('every problem is reported at once, unknown fields and missing ones included', () => {
   const text = GOOD.replace('admin: { port: 9081 }', 'admn: { port: 9081 }').replace('pathPrefix: /orders', 'pathPrefix: orders');
   const all = problems(text);

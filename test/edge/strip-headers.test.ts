@@ -65,6 +65,22 @@ test('config: a keep that names nothing stripped, or a header the gateway always
   ]);
 });
 
+test('config: a rate limit or a balancer keyed on a header the edge strips is an error; kept, it loads', () => {
+  const keyed = (routeStrip: string) => config('  rateLimit: per-client', routeStrip)
+    .replace('    auth: { anonymous: true }', '    auth: { anonymous: true }\n    rateLimit: per-tenant')
+    .replace('  orders: { static: [http://10.0.0.5:8080] }', '  orders: { static: [http://10.0.0.5:8080], balancer: { algorithm: ring-hash, hashOn: "header:x-forwarded-server" } }')
+    + 'rateLimits:\n  per-client: { key: "header:true-client-ip", windows: [{ name: s, limit: 5, periodSeconds: 1 }] }\n'
+    + '  per-tenant: { key: "header:x-tenant", windows: [{ name: s, limit: 5, periodSeconds: 1 }] }\n';
+  const found = problems(keyed('    stripHeaders: { add: [x-tenant] }'));
+  assert.deepEqual(found.map((p) => p.replace(/^line \d+:\d+: /, '')), [
+    'edge.rateLimit: keys on header true-client-ip, which the edge strips from route "orders" before it is read (list it under stripHeaders.keep, or key on another header)',
+    'routes[0].rateLimit: keys on header x-tenant, which the edge strips from route "orders" before it is read (list it under stripHeaders.keep, or key on another header)',
+    'services.orders.balancer.hashOn: keys on header x-forwarded-server, which the edge strips from route "orders" before it is read (list it under stripHeaders.keep, or key on another header)',
+  ]);
+  const kept = parseConfig(keyed('    stripHeaders: { keep: [true-client-ip, x-forwarded-server] }'), 'gatehouse.yaml');
+  assert.equal(kept.routes[0]!.rateLimit, 'per-tenant');
+});
+
 test('the list: names, prefixes, a name kept under a stripped prefix, a kept prefix, and a route re-adding what the edge kept', () => {
   const none = { add: [], keep: [] };
   const base = buildStripList(none);
