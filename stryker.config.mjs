@@ -14,7 +14,8 @@ export const modules = {
   'credential rules': ['edge/auth/credentials.ts'],
   'identity assertion': ['shared/identity.ts', 'router/verify-identity.ts'],
   'authorization': ['router/authz/claims.ts', 'router/authz/consumers.ts', 'router/authz/methods.ts', 'router/authz/policy.ts', 'router/authz/schema.ts', 'router/authz/scopes.ts'],
-  'header stripping': ['shared/http/headers.ts'],
+  'header stripping': ['shared/http/headers.ts', 'edge/strip-headers.ts'],
+  'identity headers': ['shared/http/structured-fields.ts'],
   'rate limiter': ['edge/ratelimit/limiter.ts', 'edge/ratelimit/memory-store.ts', 'edge/ratelimit/redis-store.ts', 'edge/ratelimit/store.ts', 'edge/ratelimit/build.ts'],
 };
 
