@@ -98,16 +98,27 @@ function exchangeOf(request: FastifyRequest): Exchange {
   return request.exchange;
 }
 
-/** Requests Node's parser refuses never reach a handler: answer them in the same JSON shape and close. */
+/**
+ * Requests Node's parser refuses never reach a handler: answer them in the same JSON shape and close.
+ * The secure server reports a failed or timed-out TLS handshake here too; no HTTP was ever spoken on
+ * that socket, and a reply written to it would wait for a handshake that never comes, holding the
+ * connection open (which kept handshake timeouts from closing anything): it is destroyed.
+ */
 function clientError(log: Logger) {
   return (err: Error & { code?: string }, socket: Socket): void => {
-    const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large'
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : 'bad_request';
+    const reply = parserRefusal(err.code);
     const requestId = randomUUID();
     log.info({ event: 'client-error', requestId, client: plainAddress(socket.remoteAddress), reason: `${err.code ?? 'ERROR'}: ${err.message}` });
-    if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) socket.end(rawErrorResponse(code, requestId));
+    if (reply !== undefined && socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) socket.end(rawErrorResponse(reply, requestId));
     else socket.destroy();
   };
+}
+
+/** The answer to an HTTP parser's refusal (llhttp's HPE_* codes, Node's request timeout); nothing for any other error. */
+function parserRefusal(code: string | undefined): ErrorCode | undefined {
+  if (code === 'HPE_HEADER_OVERFLOW') return 'headers_too_large';
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'request_timeout';
+  return code?.startsWith('HPE_') ? 'bad_request' : undefined;
 }
 
 /**
