@@ -22,6 +22,7 @@ import { hstsHeaderValue } from './tls/schema.js';
 import { trackHttp2Sessions } from './http2-sessions.js';
 import { limitStreamResets } from './stream-resets.js';
 import { buildRedirectApp } from './redirect.js';
+import { limitConnectionsPerClient } from './client-connections.js';
 
 export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
   const ec: EdgeConfig = config.edge!;
@@ -53,13 +54,23 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
     app.post(auth.sessions.logoutPath, auth.sessions.logout);
   }
   app.server.maxConnections = ec.limits.maxConnections;
+  limitConnectionsPerClient(app.server, ec.limits.maxConnectionsPerClient, trust, log, 'https');
   certificates.attach(app.server as unknown as SecureContextTarget);
   certificates.startWatching();
   const sessions = trackHttp2Sessions(app.server);
   limitStreamResets(app.server, ec.limits.maxStreamResets, ec.limits.streamResetWindowMs, log);
   guardSlowClients(app.server, ec.timeouts.headersMs, ec.timeouts.requestMs, log);
   let httpsPort = ec.listen.port;
-  const redirect = ec.redirectHttp ? buildRedirectApp(log, () => httpsPort) : undefined;
+  const redirect = ec.redirectHttp && buildRedirectApp(log, {
+    canonicalHost: ec.redirectHttp.canonicalHost,
+    serves: (hostname) => certificates.serves(hostname),
+    httpsPort: () => httpsPort,
+  });
+  if (redirect) {
+    // As open to the world as the HTTPS listener, so held to the same connection limits.
+    redirect.server.maxConnections = ec.limits.maxConnections;
+    limitConnectionsPerClient(redirect.server, ec.limits.maxConnectionsPerClient, trust, log, 'redirect');
+  }
 
   const runtime: TierRuntime = {
     log,

@@ -12,6 +12,7 @@ export const ERRORS = {
   not_found: { status: 404, message: 'No route matches this request.' },
   request_timeout: { status: 408, message: 'The request took too long to arrive.' },
   payload_too_large: { status: 413, message: 'The request body is larger than this route allows.' },
+  misdirected_request: { status: 421, message: 'This host is not served here.' },
   rate_limited: { status: 429, message: 'Too many requests; retry after the time in Retry-After.' },
   headers_too_large: { status: 431, message: 'The request headers are too large.' },
   internal: { status: 500, message: 'The gateway failed to handle the request.' },

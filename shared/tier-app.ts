@@ -101,7 +101,10 @@ function exchangeOf(request: FastifyRequest): Exchange {
 /**
  * Requests Node's parser refuses (or its requestTimeout cuts) never reach a handler: answer them in the
  * same JSON shape and close. A request already in the pipeline whose body turns out malformed or too
- * slow gets the answer in its own name, unless its response has begun.
+ * slow gets the answer in its own name, unless its response has begun. The secure server reports a
+ * failed or timed-out TLS handshake here too: no HTTP was ever spoken on that socket, and a reply written
+ * to it would wait for a handshake that never comes, holding the connection open (which kept handshake
+ * timeouts from closing anything), so it is destroyed.
  */
 function clientError(log: Logger) {
   return (err: Error & { code?: string }, socket: Socket): void => {
@@ -112,10 +115,21 @@ function clientError(log: Logger) {
       socket.destroy();
       return;
     }
-    const code: ErrorCode = err.code === 'HPE_HEADER_OVERFLOW' ? 'headers_too_large'
-      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 'request_timeout' : 'bad_request';
+    const code = parserRefusal(err.code);
+    if (code === undefined) {
+      log.info({ event: 'client-error', requestId: randomUUID(), client: plainAddress(socket.remoteAddress), reason: `${err.code ?? 'ERROR'}: ${err.message}` });
+      socket.destroy();
+      return;
+    }
     refuseOnSocket(log, socket, code, refusalReason(err), inFlight);
   };
+}
+
+/** The answer to an HTTP parser's refusal (llhttp's HPE_* codes, Node's request timeout); nothing for any other error. */
+function parserRefusal(code: string | undefined): ErrorCode | undefined {
+  if (code === 'HPE_HEADER_OVERFLOW') return 'headers_too_large';
+  if (code === 'ERR_HTTP_REQUEST_TIMEOUT') return 'request_timeout';
+  return code?.startsWith('HPE_') ? 'bad_request' : undefined;
 }
 
 function refusalReason(err: Error & { code?: string }): string {

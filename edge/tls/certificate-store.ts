@@ -50,6 +50,9 @@ export class CertificateStore {
       // Node 24's HTTP/1.1 fallback would answer a missing Host with its own bare 400; our framing
       // check answers it instead, with the JSON error and a request id, as on the router.
       requireHostHeader: false,
+      // Checked on Node 24 with allowHTTP1: the handshake bytes never reach JS, so this socket timeout
+      // is a deadline from accept, not an idle timer a client can keep alive by trickling its ClientHello.
+      handshakeTimeout: this.config.handshakeTimeoutMs,
       ...this.defaultContextOptions(),
       SNICallback: (servername: string, done: (err: Error | null, ctx?: SecureContext) => void) => done(null, this.contextFor(servername)),
       ...(mtls && { requestCert: true, rejectUnauthorized: mtls.required }),
@@ -59,6 +62,17 @@ export class CertificateStore {
   /** Exact name first, then the longest wildcard suffix, else the default certificate. */
   contextFor(servername: string | undefined): SecureContext {
     return this.slotFor(servername).loaded.context;
+  }
+
+  /**
+   * Whether a certificate of the edge names this host (exact, or a wildcard over its first label), so
+   * HTTPS there would reach the edge with a valid certificate. Unlike SNI selection, no fallback.
+   */
+  serves(hostname: string): boolean {
+    const name = hostname.toLowerCase().replace(/\.$/, '');
+    if (this.exact.has(name)) return true;
+    const dot = name.indexOf('.');
+    return dot > 0 && this.wildcard.has(name.slice(dot + 1));
   }
 
   /** The listener's own context is the only one SNICallback cannot replace, so reloads push it here. */

@@ -43,6 +43,8 @@ export const EdgeTlsSchema = Type.Object({
     description: 'OpenSSL cipher string for TLS 1.2; TLS 1.3 suites are fixed by Node and not affected',
   })),
   reloadIntervalMs: Type.Integer({ minimum: 100, default: 1000, description: 'how often certificate files are checked for changes' }),
+  // Node's own default is 120 s, so a connection that never starts TLS held a slot of maxConnections that long.
+  handshakeTimeoutMs: Type.Integer({ minimum: 100, default: 10_000, description: 'a connection that has not completed its TLS handshake this long after it opened is closed' }),
   clientCertificates: Type.Optional(ClientCertificatesSchema),
   hsts: Type.Optional(HstsSchema),
 }, Strict);

@@ -35,6 +35,18 @@ export const ListenerSchema = Type.Object({
   port: Port,
 }, Strict);
 
+/**
+ * The plain-HTTP listener that only redirects to HTTPS. Its Location never takes the host from the
+ * request unless the edge holds a certificate for that host (edge/redirect.ts).
+ */
+export const RedirectListenerSchema = Type.Object({
+  ...ListenerSchema.properties,
+  canonicalHost: Type.Optional(Type.String({
+    pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?)(:[0-9]{1,5})?$',
+    description: 'host (or host:port) every redirect names, whatever the request\'s Host; without a port, the HTTPS listener\'s',
+  })),
+}, Strict);
+
 export const ConsulServiceSchema = Type.Object({
   service: Type.String({ minLength: 1 }),
   tags: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
@@ -112,7 +124,7 @@ const Timeouts = Type.Object({
 export const EdgeSchema = Type.Object({
   listen: ListenerSchema,
   tls: EdgeTlsSchema,
-  redirectHttp: Type.Optional(ListenerSchema),
+  redirectHttp: Type.Optional(RedirectListenerSchema),
   admin: ListenerSchema,
   router: ServiceSchema,
   timeouts: Timeouts,
@@ -121,6 +133,9 @@ export const EdgeSchema = Type.Object({
     // Envoy's default; Node alone would keep 2,000 header lines and silently drop the rest.
     maxHeaderCount: Type.Integer({ minimum: 10, maximum: 1_000, default: 100, description: 'request header lines; 431 over it' }),
     maxConnections: Type.Integer({ minimum: 1, default: 10_000, description: 'open client connections per edge instance' }),
+    // A busy NAT of browsers (six HTTP/1.1 connections each, one HTTP/2) fits under 256; with it, the
+    // global 10,000 takes some 40 addresses (IPv6: /64 networks) to exhaust instead of one.
+    maxConnectionsPerClient: Type.Integer({ minimum: 1, default: 256, description: 'open connections per client address (IPv6: per /64), trusted proxies not counted; over it a connection is closed at accept' }),
     // HTTP/2 rapid reset (CVE-2023-44487): each reset stream costs the edge a request, the client one frame.
     // 100 in 10 s lets a client cancel every stream it may have open at once (100) in each window, as a
     // browser leaving a page does; a flood crosses it within its second burst.

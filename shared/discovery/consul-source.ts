@@ -6,7 +6,8 @@
 import { EventEmitter } from 'node:events';
 import type Consul from 'consul';
 import type { ConsulConfig } from '../config/schema.js';
-import { originOf, type Instance, type InstanceSource, type SourceStatus } from './instance.js';
+import type { Instance, InstanceSource, SourceStatus } from './instance.js';
+import { parseEntry, type InstanceProblem } from './consul-instance.js';
 
 export interface ConsulServiceQuery {
   readonly service: string;
@@ -19,11 +20,6 @@ export interface ConsulServiceQuery {
 export interface Seed {
   readonly instances: readonly Instance[];
   readonly savedAt: string;
-}
-
-interface HealthEntry {
-  Node?: { Node?: string; Address?: string };
-  Service?: { ID?: string; Address?: string; Port?: number; Meta?: Record<string, string> | null; Weights?: { Passing?: number } };
 }
 
 const BACKOFF_MIN_MS = 250;
@@ -47,6 +43,8 @@ export class ConsulSource implements InstanceSource {
   /** An empty answer arrived while instances were known, and waits for a second one. */
   private emptyUnconfirmed = false;
   private readonly ctx = Object.assign(new EventEmitter(), { includeResponse: true });
+  /** The problems of the previous answer, so a bad instance is reported once, not on every change. */
+  private reported = new Set<string>();
 
   constructor(
     private readonly consul: Consul,
@@ -54,6 +52,7 @@ export class ConsulSource implements InstanceSource {
     private readonly settings: ConsulConfig,
     private readonly onChange: (instances: readonly Instance[]) => void = () => {},
     private readonly onError: (message: string, failures: number) => void = () => {},
+    private readonly onProblem: (problem: InstanceProblem) => void = () => {},
     seed?: Seed,
   ) {
     if (seed !== undefined) {
@@ -113,7 +112,7 @@ export class ConsulSource implements InstanceSource {
       ...(tagFilter && { filter: tagFilter }),
       ...(this.query.nodeMeta && { 'node-meta': Object.entries(this.query.nodeMeta).map(([k, v]) => `${k}:${v}`) }),
       ...(this.settings.token && { token: this.settings.token }),
-    } as never)) as unknown as [{ headers: Record<string, string> }, HealthEntry[]];
+    } as never)) as unknown as [{ headers: Record<string, string> }, unknown];
     if (this.closed) return;
     const next = Number(res.headers['x-consul-index']);
     // Per Consul's guidance: an index that goes backwards or is not positive restarts from 0.
@@ -121,7 +120,7 @@ export class ConsulSource implements InstanceSource {
     this.origin = 'consul';
     this.index = Number.isFinite(next) && next > 0 && next >= this.index ? next : 0;
     if (!changed) return;
-    const instances = toInstances(Array.isArray(body) ? body : []);
+    const instances = this.toInstances(Array.isArray(body) ? body : []);
     if (instances.length === 0 && (this.current?.length ?? 0) > 0 && !this.emptyUnconfirmed) {
       this.emptyUnconfirmed = true;
       this.index = 0; // the next answer comes at once, from whichever server, after the pause
@@ -133,21 +132,23 @@ export class ConsulSource implements InstanceSource {
     this.lastChangeAt = new Date().toISOString();
     this.onChange(this.current);
   }
-}
 
-function toInstances(entries: readonly HealthEntry[]): Instance[] {
-  const out: Instance[] = [];
-  for (const e of entries) {
-    const svc = e.Service;
-    const host = svc?.Address || e.Node?.Address;
-    const port = svc?.Port;
-    if (!svc || !host || !port || port < 1 || port > 65535) continue; // malformed entries are skipped, not fatal
-    const meta = svc.Meta ?? {};
-    const scheme = meta['gatehouse-scheme'] === 'https' ? 'https' : 'http';
-    const origin = originOf(scheme, host, port);
-    out.push({ id: svc.ID ?? `${host}:${port}`, origin, authority: origin.slice(scheme.length + 3), weight: weightOf(meta, svc.Weights?.Passing), meta });
+  /** A bad entry costs only itself: it is skipped (or its bad weight ignored) and the rest serve. */
+  private toInstances(entries: readonly unknown[]): Instance[] {
+    const out: Instance[] = [];
+    const problems = new Set<string>();
+    for (const entry of entries) {
+      const parsed = parseEntry(entry);
+      const problem = 'skipped' in parsed ? parsed.skipped : parsed.ignored;
+      if ('instance' in parsed) out.push(parsed.instance);
+      if (problem === undefined) continue;
+      const key = `${problem.id}\0${problem.field}\0${problem.value}`;
+      problems.add(key);
+      if (!this.reported.has(key)) this.onProblem(problem);
+    }
+    this.reported = problems;
+    return out;
   }
-  return out;
 }
 
 function jitteredBackoff(failures: number): number {
@@ -157,11 +158,4 @@ function jitteredBackoff(failures: number): number {
 
 function sleep(ms: number): Promise<void> {
   return ms <= 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, ms).unref());
-}
-
-/** Meta gatehouse-weight wins (it can be changed without re-registering), then Consul's Weights.Passing. */
-function weightOf(meta: Record<string, string>, passing: number | undefined): number {
-  const fromMeta = Number(meta['gatehouse-weight']);
-  if (Number.isInteger(fromMeta) && fromMeta >= 0) return fromMeta;
-  return passing !== undefined && passing >= 0 ? passing : 1;
 }

@@ -67,6 +67,11 @@ export class ServiceDirectory {
         // Once per outage and then at growing intervals: never a line per retry.
         if ((failures & (failures - 1)) === 0) this.log.warn({ event: 'discovery-error', service: name, failures, err: message }, 'Consul query failed; serving last known instances');
       },
+      // Once while the instance stays bad: ConsulSource reports only what the previous answer did not have.
+      ({ id, field, value, action }) => this.log.warn(
+        { event: action === 'skipped' ? 'discovery-instance-skipped' : 'discovery-weight-ignored', service: name, instance: id, field, value },
+        action === 'skipped' ? `instance ${id} of ${name} skipped: ${field} is not valid` : `instance ${id} of ${name}: ${field} is not a weight, Consul's weight used`,
+      ),
       this.snapshot?.seed(name),
     );
   }

@@ -33,7 +33,7 @@ const certs = (...hosts: string[]) => ensureDevCertificates(join(root, `certs-${
 const fingerprint = (c: DevCertificates | string) => new X509Certificate(typeof c === 'string' ? c : readFileSync(c.certFile)).fingerprint256;
 const pair = (c: DevCertificates, hosts?: string[]) => ({ cert: c.certFile, key: c.keyFile, ...(hosts && { hosts }) });
 const tlsConfig = (certificates: EdgeTlsConfig['certificates'], more: Partial<EdgeTlsConfig> = {}): EdgeTlsConfig =>
-  ({ certificates, minVersion: 'TLSv1.2', reloadIntervalMs: 100, ...more });
+  ({ certificates, minVersion: 'TLSv1.2', reloadIntervalMs: 100, handshakeTimeoutMs: 10_000, ...more });
 
 /** Writes beside the file and renames over it, as cert-manager and certbot do. */
 function replaceByRename(file: string, content: string | Buffer): void {
@@ -227,11 +227,12 @@ test('the TLS config fills its defaults, rejects unknown fields, and HSTS render
   const one = { cert: 'a.pem', key: 'a-key.pem' };
   const doc = { certificates: [one], clientCertificates: { ca: 'ca.pem' }, hsts: {} };
   assert.ok(validate(doc), JSON.stringify(validate.errors));
-  assert.deepEqual(doc, { certificates: [one], minVersion: 'TLSv1.2', reloadIntervalMs: 1000, clientCertificates: { ca: 'ca.pem', required: false },
+  assert.deepEqual(doc, { certificates: [one], minVersion: 'TLSv1.2', reloadIntervalMs: 1000, handshakeTimeoutMs: 10_000, clientCertificates: { ca: 'ca.pem', required: false },
     hsts: { maxAgeSeconds: 31_536_000, includeSubDomains: true, preload: false } });
   assert.equal(hstsHeaderValue(doc.hsts!), 'max-age=31536000; includeSubDomains');
   assert.equal(hstsHeaderValue({ maxAgeSeconds: 600, includeSubDomains: false, preload: true }), 'max-age=600; preload');
   for (const bad of [[], [{ ...one, host: ['x'] }], [{ ...one, hosts: ['bad host'] }]]) assert.equal(validate({ certificates: bad }), false);
   assert.equal(validate({ certificates: [one], reloadIntervalMs: 10 }), false);
+  assert.equal(validate({ certificates: [one], handshakeTimeoutMs: 0 }), false);
   assert.equal(validate({ certificates: [one], minVersion: 'TLSv1.1' }), false);
 });

@@ -11,7 +11,8 @@ export interface Registration {
   readonly port: number;
   readonly address?: string;
   readonly tags?: readonly string[];
-  readonly meta?: Record<string, string>;
+  /** null leaves Meta out of the registration, so Consul answers Meta: null. */
+  readonly meta?: Record<string, string> | null;
   readonly weight?: number;
   /** Registers a TTL check that starts passing, so a test can later fail it. */
   readonly ttlCheck?: boolean;
@@ -72,7 +73,7 @@ async function startConsulOnce(): Promise<TestConsul> {
     start,
     async register(r) {
       await api('PUT', '/agent/service/register', {
-        ID: r.id, Name: r.name, Address: r.address ?? '127.0.0.1', Port: r.port, Tags: r.tags ?? [], Meta: r.meta ?? {},
+        ID: r.id, Name: r.name, Address: r.address ?? '127.0.0.1', Port: r.port, Tags: r.tags ?? [], ...(r.meta !== null && { Meta: r.meta ?? {} }),
         ...(r.weight !== undefined && { Weights: { Passing: r.weight, Warning: 1 } }),
         ...(r.ttlCheck && { Check: { CheckID: `check-${r.id}`, TTL: '10m', Status: 'passing' } }),
       });
