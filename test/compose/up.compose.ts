@@ -37,17 +37,14 @@ test('docker compose up --build --scale edge=2 --scale router=2 serves HTTPS thr
     'backend running', 'consul running', 'edge running', 'edge running', 'redis running', 'router running', 'router running',
   ]);
 
-  for (const index of [1, 2]) {
-    const port = await project.run(['port', '--index', String(index), 'edge', '8443'], 30_000);
-    assert.equal(port.code, 0, port.output);
-    const published = port.output.trim().split('\n').at(-1)!;
-    assert.match(published, /^127\.0\.0\.1:\d+$/, 'the edge is published on loopback only');
-    const ids = await project.run(['ps', '-q', 'edge'], 30_000);
-    const id = ids.output.trim().split('\n').map((l) => l.trim()).filter((l) => /^[0-9a-f]{12,}$/.test(l))[index - 1]!;
-    const client = new Agent({ connect: { ca: await waitFor(`edge ${index}'s CA`, () => edgeCa(id), 60_000, 500), servername: 'localhost' } });
+  const edges = await project.published('edge', 8443);
+  assert.equal(edges.length, 2);
+  for (const { id, address } of edges) {
+    assert.match(address, /^127\.0\.0\.1:\d+$/, 'the edge is published on loopback only');
+    const client = new Agent({ connect: { ca: await waitFor(`edge ${id}'s CA`, () => edgeCa(id), 60_000, 500), servername: 'localhost' } });
     try {
-      const reply = await waitFor(`HTTPS through edge ${index} at ${published}`, async () => {
-        const r = await send(client, `https://${published}/demo/hello`);
+      const reply = await waitFor(`HTTPS through edge ${id} at ${address}`, async () => {
+        const r = await send(client, `https://${address}/demo/hello`);
         return r.status === 200 ? r : undefined;
       }, 90_000, 500);
       const body = reply.json<{ backend: string; url: string; headers: Record<string, string> }>();

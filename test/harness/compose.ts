@@ -79,8 +79,10 @@ export interface ComposeProject {
   readonly command: readonly string[];
   /** compose ARGS... for this project; resolves with the exit code and output, never rejects on a failure. */
   run(args: readonly string[], timeoutMs: number): Promise<Run>;
-  /** `docker ps` lines "SERVICE STATE" for the project's containers. */
+  /** `docker ps` lines "SERVICE STATE" for the project's containers, sorted. */
   containers(): Promise<string[]>;
+  /** Each running container of service, with the host address its containerPort is published on. */
+  published(service: string, containerPort: number): Promise<Array<{ id: string; address: string }>>;
   /** down -v --remove-orphans, then the images this project's builds left dangling; resolves with what is left. */
   down(): Promise<string[]>;
   /** Whether a compose command ran since the last down(). */
@@ -162,6 +164,10 @@ export function composeProject(o: ComposeOptions): ComposeProject {
     run,
     containers: async () => (await docker(['ps', '-a', '--filter', label, '--format', '{{.Label "com.docker.compose.service"}} {{.State}}'])).split('\n').filter((l) => l !== '').sort(),
     down,
+    published: async (service, containerPort) => {
+      const ids = words(await docker(['ps', '-q', '--filter', label, '--filter', `label=com.docker.compose.service=${service}`]));
+      return Promise.all(ids.map(async (id) => ({ id, address: (await docker(['port', id, `${containerPort}/tcp`])).trim().split('\n')[0]! })));
+    },
     get mayBeUp() { return mayBeUp; },
   };
 }
