@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { repoRoot } from './binaries.js';
-import { spawnOwned } from './process.js';
+import { spawnGroup, spawnOwned, stopGroup } from './process.js';
 
 export interface Run {
   readonly code: number | null;
@@ -30,10 +30,21 @@ export async function runOwned(cmd: string, args: readonly string[], env: NodeJS
   return { code: timedOut ? null : code, output };
 }
 
-async function docker(args: readonly string[], timeoutMs = 60_000): Promise<string> {
-  const run = await runOwned('docker', args, process.env, timeoutMs);
-  if (run.code !== 0) throw new Error(`docker ${args.join(' ')} failed (${run.code}):\n${run.output}`);
-  return run.output;
+/** docker ARGS...: its whole stdout (runOwned keeps only the tail of stdout and stderr mixed); throws on a failure. */
+export async function docker(args: readonly string[], timeoutMs = 60_000): Promise<string> {
+  const child = spawnGroup('docker', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const out: Buffer[] = [];
+  let err = '';
+  child.stdout!.on('data', (b: Buffer) => out.push(b));
+  child.stderr!.on('data', (b: Buffer) => { err = (err + b.toString()).slice(-4_000); });
+  const timer = setTimeout(() => void stopGroup(child), timeoutMs);
+  const code = await new Promise<number | null>((done) => {
+    child.once('close', (c) => done(c));
+    child.once('error', (e) => { err += `\n${e.message}`; done(null); });
+  });
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`docker ${args.join(' ')} failed (${code}):\n${err}`);
+  return Buffer.concat(out).toString();
 }
 
 /** The label deploy/images/build-base-images.sh puts on every stand-in (the hash of its inputs). */
@@ -81,10 +92,17 @@ export interface ComposeProject {
   run(args: readonly string[], timeoutMs: number): Promise<Run>;
   /** `docker ps` lines "SERVICE STATE" for the project's containers, sorted. */
   containers(): Promise<string[]>;
+  /** The ids of service's running containers. */
+  ids(service: string): Promise<string[]>;
   /** Each running container of service, with the host address its containerPort is published on. */
   published(service: string, containerPort: number): Promise<Array<{ id: string; address: string }>>;
   /** down -v --remove-orphans, then the images this project's builds left dangling; resolves with what is left. */
   down(): Promise<string[]>;
+  /**
+   * docker run options for a container a test starts beside the project's (on its network): labelled so
+   * that down(), and the cleanup at exit, remove it first, since the network cannot go while it is on it.
+   */
+  readonly extraLabel: readonly string[];
   /** Whether a compose command ran since the last down(). */
   readonly mayBeUp: boolean;
 }
@@ -117,8 +135,15 @@ export function composeProject(o: ComposeOptions): ComposeProject {
     const leftovers = words(list.stdout ?? '');
     if (leftovers.length > 0) spawnSync('docker', ['image', 'rm', ...leftovers], { stdio: 'ignore', timeout: 60_000 });
   };
+  const extraLabel = `org.gatehouse.compose-extra=${o.name}`;
+  const removeExtras = () => {
+    const list = spawnSync('docker', ['ps', '-a', '-q', '--filter', `label=${extraLabel}`], { encoding: 'utf8', timeout: 20_000 });
+    const extras = words(list.stdout ?? '');
+    if (extras.length > 0) spawnSync('docker', ['rm', '-f', ...extras], { stdio: 'ignore', timeout: 60_000 });
+  };
   const downNow = () => {
     if (!mayBeUp) return;
+    removeExtras();
     spawnSync(command[0]!, [...base, ...downArgs], { env, stdio: 'ignore', timeout: 120_000 });
     forgetFreshImages();
   };
@@ -137,6 +162,7 @@ export function composeProject(o: ComposeOptions): ComposeProject {
   async function leftovers(volumes: readonly string[]): Promise<string[]> {
     const left = [
       ...words(await docker(['ps', '-a', '-q', '--filter', label])).map((id) => `container ${id}`),
+      ...words(await docker(['ps', '-a', '-q', '--filter', `label=${extraLabel}`])).map((id) => `container ${id} (started beside the project)`),
       ...words(await docker(['network', 'ls', '-q', '--filter', label])).map((id) => `network ${id}`),
       ...words(await docker(['volume', 'ls', '-q', '--filter', label])).map((id) => `volume ${id}`),
     ];
@@ -148,9 +174,14 @@ export function composeProject(o: ComposeOptions): ComposeProject {
     return left;
   }
 
+  async function idsOf(service: string): Promise<string[]> {
+    return words(await docker(['ps', '-q', '--no-trunc', '--filter', label, '--filter', `label=com.docker.compose.service=${service}`])).sort();
+  }
+
   async function down(): Promise<string[]> {
     const ids = words(await docker(['ps', '-a', '-q', '--filter', label]));
     const volumes = ids.length === 0 ? [] : words(await docker(['inspect', '--format', '{{range .Mounts}}{{if eq .Type "volume"}}{{.Name}} {{end}}{{end}}', ...ids]));
+    removeExtras();
     const result = await run(downArgs, 120_000);
     if (result.code !== 0) throw new Error(`compose down failed (${result.code}):\n${result.output}`);
     mayBeUp = false;
@@ -164,8 +195,10 @@ export function composeProject(o: ComposeOptions): ComposeProject {
     run,
     containers: async () => (await docker(['ps', '-a', '--filter', label, '--format', '{{.Label "com.docker.compose.service"}} {{.State}}'])).split('\n').filter((l) => l !== '').sort(),
     down,
+    ids: idsOf,
+    extraLabel: ['--label', extraLabel],
     published: async (service, containerPort) => {
-      const ids = words(await docker(['ps', '-q', '--filter', label, '--filter', `label=com.docker.compose.service=${service}`]));
+      const ids = await idsOf(service);
       return Promise.all(ids.map(async (id) => ({ id, address: (await docker(['port', id, `${containerPort}/tcp`])).trim().split('\n')[0]! })));
     },
     get mayBeUp() { return mayBeUp; },
