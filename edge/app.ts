@@ -22,6 +22,7 @@ import { hstsHeaderValue } from './tls/schema.js';
 import { trackHttp2Sessions } from './http2-sessions.js';
 import { limitStreamResets } from './stream-resets.js';
 import { buildRedirectApp } from './redirect.js';
+import { acceptProxyProtocol } from './proxy-protocol/listener.js';
 
 export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
   const ec: EdgeConfig = config.edge!;
@@ -53,6 +54,7 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
     app.post(auth.sessions.logoutPath, auth.sessions.logout);
   }
   app.server.maxConnections = ec.limits.maxConnections;
+  const proxyProtocol = ec.listen.proxyProtocol && acceptProxyProtocol(app.server, ec.listen.proxyProtocol, log);
   certificates.attach(app.server as unknown as SecureContextTarget);
   certificates.startWatching();
   const sessions = trackHttp2Sessions(app.server);
@@ -86,6 +88,7 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
       runtime.draining = true;
       certificates.close();
       sessions.closeAll(); // GOAWAY: in-flight streams finish, no new ones start
+      proxyProtocol?.close();
       await Promise.all([app.close(), redirect?.close()]);
       await runtime.admin.close();
       routers.close();
