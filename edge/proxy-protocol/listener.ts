@@ -91,7 +91,7 @@ function awaitHeader(socket: PeerSocket, gate: Gate): void {
     stopWaiting();
     const rest = verdict.kind === 'header' ? received.subarray(verdict.length) : received;
     if (rest.length > 0) socket.unshift(rest);
-    if (verdict.kind === 'header' && verdict.source !== undefined) socket[PEER_ADDRESS] = plainAddress(verdict.source);
+    if (verdict.kind === 'header' && verdict.source !== undefined) socket[PEER_ADDRESS] = verdict.source;
     gate.handOn(socket);
   };
   gate.pending.add(socket);

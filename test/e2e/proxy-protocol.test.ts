@@ -46,9 +46,9 @@ after(async () => {
 });
 
 /** One more edge in front of the same router, with its own PROXY protocol settings (undefined: off). */
-async function startEdge(proxyProtocol: Record<string, unknown> | undefined): Promise<Tier> {
+async function startEdge(proxyProtocol: Record<string, unknown> | undefined, trustedProxies: string[] = []): Promise<Tier> {
   const base = gw.edgeConfig;
-  const edge = await startTier('edge', configFrom({ ...base, edge: { ...base.edge!, listen: { ...base.edge!.listen, proxyProtocol } } }));
+  const edge = await startTier('edge', configFrom({ ...base, edge: { ...base.edge!, trustedProxies, listen: { ...base.edge!.listen, proxyProtocol } } }));
   extraEdges.push(edge);
   return edge;
 }
@@ -114,6 +114,19 @@ test('the ip rate limit counts each client a header names, not the balancer they
   assert.equal(served(refused).status, 429, 'the third request of one client within the minute');
   assert.equal(JSON.parse((refused as Extract<Outcome, { closed: false }>).reply.body).error, 'rate_limited');
   assert.equal(served(await from('203.0.113.51')).status, 200, 'another client behind the same balancer has its own budget');
+});
+
+test('the client a header names is the peer trustedProxies judges: an HTTP proxy behind the balancer has its X-Forwarded-For and X-Request-Id believed, anyone else not', async () => {
+  const edge = await startEdge(PROXY_PROTOCOL, ['203.0.113.0/24']);
+  const request = http1('GET', '/app/layered', ['X-Forwarded-For: 198.51.100.1', 'X-Request-Id: layered-request-1']);
+  const proxy = served(await requestBehind(edge.addresses.url, proxyV1('TCP4 203.0.113.10 127.0.0.1 40000 443'), request));
+  assert.equal(proxy.requestId, 'layered-request-1');
+  assert.equal(proxy.seen?.headers['x-forwarded-for'], viaEdge('198.51.100.1, 203.0.113.10'));
+  assert.equal(accessLine(edge.logs, proxy.requestId)?.client, '198.51.100.1');
+  const other = served(await requestBehind(edge.addresses.url, proxyV1('TCP4 192.0.2.1 127.0.0.1 40000 443'), request));
+  assert.notEqual(other.requestId, 'layered-request-1', 'the balancer itself (127.0.0.1) is no trusted proxy of the request');
+  assert.equal(other.seen?.headers['x-forwarded-for'], viaEdge('192.0.2.1'));
+  assert.equal(accessLine(edge.logs, other.requestId)?.client, '192.0.2.1');
 });
 
 test('LOCAL (a balancer\'s health check) and v1 UNKNOWN: the balancer speaks for itself, its own address is the client', async () => {
