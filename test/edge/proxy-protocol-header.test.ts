@@ -1,11 +1,10 @@
 // The PROXY header reader on its own (the socket side is test/e2e/proxy-protocol.test.ts): the verdict
 // for each form the spec defines and for the ways a header can be wrong, the same verdict however the
-// bytes are split (fast-check), no exception on any input, and the config it is switched on by.
+// bytes are split (fast-check), and no exception on any input.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseProxyHeader, V1_MAX_BYTES, V2_MAX_PAYLOAD_BYTES } from '../../edge/proxy-protocol/header.js';
-import { parseConfig, ConfigError } from '../../shared/config/load.js';
 import { proxyV1, proxyV2, V2_SIGNATURE } from '../harness/proxy-protocol.js';
 
 const TLS_CLIENT_HELLO = Buffer.from('160301020001', 'hex');
@@ -97,33 +96,4 @@ test('property: any bytes, after either signature or none, give a verdict and ne
     assert.ok(['incomplete', 'absent', 'invalid', 'header'].includes(verdict.kind));
     if (verdict.kind === 'header') assert.ok(verdict.length <= prefix.length + rest.length);
   }), { numRuns: 2_000 });
-});
-
-const CONFIG = (listen: string) => `
-edge:
-  listen: ${listen}
-  admin: { port: 0 }
-  tls: { certificates: [{ cert: /etc/gatehouse/cert.pem, key: /etc/gatehouse/key.pem }] }
-  router: { static: [http://127.0.0.1:9080] }
-routes: []
-identity:
-  keys: [{ id: k1, secret: 0123456789abcdef0123456789abcdef }]
-`;
-
-function problems(text: string): string[] {
-  try {
-    parseConfig(text, 'gatehouse.yaml');
-  } catch (err) {
-    assert.ok(err instanceof ConfigError, String(err));
-    return [...err.problems];
-  }
-  assert.fail('expected the config to be refused');
-}
-
-test('config: off unless set; when set, required and a 3 s timeout by default; trusted peers checked like trustedProxies', () => {
-  assert.equal(parseConfig(CONFIG('{ port: 443 }'), 'x.yaml').edge!.listen.proxyProtocol, undefined);
-  assert.deepEqual(parseConfig(CONFIG('{ port: 443, proxyProtocol: { trustedPeers: [10.0.0.0/8] } }'), 'x.yaml').edge!.listen.proxyProtocol, { trustedPeers: ['10.0.0.0/8'], required: true, timeoutMs: 3_000 });
-  assert.match(problems(CONFIG('{ port: 443, proxyProtocol: { trustedPeers: [10.0.0.0/8, 999.1.1.1] } }'))[0]!, /edge\.listen\.proxyProtocol\.trustedPeers\[1\]: expected an IP address or CIDR range, found "999\.1\.1\.1"/);
-  assert.match(problems(CONFIG('{ port: 443, proxyProtocol: { trustedPeers: [] } }'))[0]!, /edge\.listen\.proxyProtocol\.trustedPeers/);
-  assert.match(problems(CONFIG('{ port: 443, proxyProtocol: { trustedPeers: [10.0.0.1], timeoutMs: 0 } }'))[0]!, /edge\.listen\.proxyProtocol\.timeoutMs/);
 });
