@@ -12,6 +12,7 @@ export const modules = {
   'jwt verification': ['edge/auth/jwt.ts', 'edge/auth/jwks.ts', 'edge/auth/jwt-schema.ts'],
   'api-key verification': ['edge/auth/api-key.ts', 'edge/auth/api-key-store.ts'],
   'credential rules': ['edge/auth/credentials.ts'],
+  'proxy protocol': ['edge/proxy-protocol/header.ts'],
   'identity assertion': ['shared/identity.ts', 'router/verify-identity.ts'],
   'authorization': ['router/authz/claims.ts', 'router/authz/consumers.ts', 'router/authz/methods.ts', 'router/authz/policy.ts', 'router/authz/schema.ts', 'router/authz/scopes.ts'],
   'header stripping': ['shared/http/headers.ts', 'edge/strip-headers.ts'],

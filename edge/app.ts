@@ -23,6 +23,7 @@ import { trackHttp2Sessions } from './http2-sessions.js';
 import { limitStreamResets } from './stream-resets.js';
 import { buildRedirectApp } from './redirect.js';
 import { limitConnectionsPerClient } from './client-connections.js';
+import { acceptProxyProtocol } from './proxy-protocol/listener.js';
 
 export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
   const ec: EdgeConfig = config.edge!;
@@ -54,7 +55,11 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
     app.post(auth.sessions.logoutPath, auth.sessions.logout);
   }
   app.server.maxConnections = ec.limits.maxConnections;
+  // Order matters: each takes over the 'connection' listeners registered before it. The per-client cap goes
+  // first so that the PROXY gate runs it once the header is read: it then counts the client the header names,
+  // not the balancer every client shares.
   limitConnectionsPerClient(app.server, ec.limits.maxConnectionsPerClient, trust, log, 'https');
+  const proxyProtocol = ec.listen.proxyProtocol && acceptProxyProtocol(app.server, ec.listen.proxyProtocol, log);
   certificates.attach(app.server as unknown as SecureContextTarget);
   certificates.startWatching();
   const sessions = trackHttp2Sessions(app.server);
@@ -97,6 +102,7 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
       runtime.draining = true;
       certificates.close();
       sessions.closeAll(); // GOAWAY: in-flight streams finish, no new ones start
+      proxyProtocol?.close();
       await Promise.all([app.close(), redirect?.close()]);
       await runtime.admin.close();
       routers.close();

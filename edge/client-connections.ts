@@ -4,7 +4,8 @@
 // costs a handshake, and refusals are logged per burst, never per connection.
 import type { Server, Socket } from 'node:net';
 import type { Logger } from 'pino';
-import { plainAddress, type TrustFn } from '../shared/http/forwarded.js';
+import type { TrustFn } from '../shared/http/forwarded.js';
+import { peerAddress } from '../shared/http/peer-address.js';
 
 interface Client {
   readonly key: string;
@@ -36,7 +37,8 @@ export function limitConnectionsPerClient(server: Server, max: number, trust: Tr
   const admit = (socket: Socket) => { for (const l of handOn) l.call(server, socket); };
   server.removeAllListeners('connection');
   server.on('connection', (socket: CountedSocket) => {
-    const address = plainAddress(socket.remoteAddress);
+    // Behind a trusted balancer's PROXY header (edge/proxy-protocol, which runs this once it has read it), the client it names.
+    const address = peerAddress(socket);
     if (trust(address, 0)) return admit(socket);
     const key = clientKey(address);
     let client = clients.get(key);

@@ -8,7 +8,7 @@
 import type { Server } from 'node:net';
 import { constants, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Logger } from 'pino';
-import { plainAddress } from '../shared/http/forwarded.js';
+import { peerAddress } from '../shared/http/peer-address.js';
 
 export function limitStreamResets(server: Server, maxResets: number, windowMs: number, log: Logger): void {
   server.on('session', (session: ServerHttp2Session) => {
@@ -34,7 +34,7 @@ function resetCounter(session: ServerHttp2Session, maxResets: number, windowMs: 
       resets = 0;
     }
     if (++resets <= maxResets) return;
-    log.warn({ event: 'http2-reset-flood', client: plainAddress(session.socket?.remoteAddress), resets, windowMs }, 'HTTP/2 stream resets over the budget: GOAWAY and close');
+    log.warn({ event: 'http2-reset-flood', client: peerAddress(session.socket), resets, windowMs }, 'HTTP/2 stream resets over the budget: GOAWAY and close');
     // GOAWAY now, and no new stream; destroy() alone would close the TLS socket before the frame is
     // written (Node sends it on the next turn). Streams already open get a moment, then are reset.
     session.goaway(constants.NGHTTP2_ENHANCE_YOUR_CALM);

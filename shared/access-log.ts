@@ -15,7 +15,7 @@
 // redaction has nothing to do here; the query string is never logged.
 import pino, { type Logger, type DestinationStream } from 'pino';
 import type { AbortOutcome, Exchange } from './exchange.js';
-import { plainAddress } from './http/forwarded.js';
+import { peerAddress } from './http/peer-address.js';
 import type { RawRequest, RawResponse } from './http/gateway-io.js';
 import { withoutQuery } from './routing/path.js';
 
@@ -92,7 +92,7 @@ export function logAccess(log: Logger, ex: Exchange, req: RawRequest, status: nu
   line += field('route', ex.route?.name) + field('service', ex.service) + field('upstream', ex.upstream);
   if (status !== 0) line += `,"status":${status}`;
   line += `,"outcome":"${outcome}","bytesOut":${bytesOut},"durationMs":${Math.round((performance.now() - ex.startedAt) * 100) / 100}`;
-  line += `,"client":${quote(ex.forwarded?.clientIp ?? plainAddress(req.socket?.remoteAddress))}`;
+  line += `,"client":${quote(ex.forwarded?.clientIp ?? peerAddress(req.socket))}`;
   if (identity !== undefined) line += field('consumer', identity.consumer) + field('authMethod', identity.method);
   if (ex.authDetail !== undefined) line += `,"auth":${JSON.stringify(ex.authDetail)}`;
   if (ex.retries > 0) line += `,"retries":${ex.retries}`;

@@ -11,7 +11,7 @@ import fastify, { type FastifyInstance, type FastifyServerOptions, type FastifyR
 import type { Logger } from 'pino';
 import { Exchange } from './exchange.js';
 import { rawErrorResponse, sendError, type ErrorCode } from './errors.js';
-import { plainAddress } from './http/forwarded.js';
+import { peerAddress } from './http/peer-address.js';
 import type { TimeoutsConfig } from './config/schema.js';
 import { baseServerOptions } from './http/server-options.js';
 import { gatewayHandler, replyWithError, type GatewayHandlerOptions, type RequestListener } from './http/gateway-handler.js';
@@ -117,7 +117,7 @@ function clientError(log: Logger) {
     }
     const code = parserRefusal(err.code);
     if (code === undefined) {
-      log.info({ event: 'client-error', requestId: randomUUID(), client: plainAddress(socket.remoteAddress), reason: `${err.code ?? 'ERROR'}: ${err.message}` });
+      log.info({ event: 'client-error', requestId: randomUUID(), client: peerAddress(socket), reason: `${err.code ?? 'ERROR'}: ${err.message}` });
       socket.destroy();
       return;
     }
@@ -149,7 +149,7 @@ function refuseConnect(log: Logger, gateway: RequestListener) {
     if (req.httpVersionMajor === 2) return gateway(req, target as RawResponse);
     const socket = target as Socket;
     const requestId = randomUUID();
-    log.info({ event: 'client-error', requestId, client: plainAddress(socket.remoteAddress), reason: `CONNECT ${String(req.url).slice(0, 200)} refused` });
+    log.info({ event: 'client-error', requestId, client: peerAddress(socket), reason: `CONNECT ${String(req.url).slice(0, 200)} refused` });
     socket.end(rawErrorResponse('bad_request', requestId));
   };
 }

@@ -60,13 +60,8 @@ export function crossCheck(config: Config): Problem[] {
   if (consulNeeded && !config.consul) {
     problems.push({ path: ['consul'], message: 'a service is discovered through Consul, so a consul section (or GATEHOUSE_CONSUL_ADDR) is required' });
   }
-  for (const tier of ['edge', 'router'] as const) {
-    config[tier]?.trustedProxies.forEach((cidr, i) => {
-      try { proxyAddr.compile(cidr); } catch (err) {
-        problems.push({ path: [tier, 'trustedProxies', String(i)], message: `expected an IP address or CIDR range, found ${JSON.stringify(cidr)} (${(err as Error).message})` });
-      }
-    });
-  }
+  for (const tier of ['edge', 'router'] as const) checkCidrs(config[tier]?.trustedProxies, [tier, 'trustedProxies'], problems);
+  checkCidrs(config.edge?.listen.proxyProtocol?.trustedPeers, ['edge', 'listen', 'proxyProtocol', 'trustedPeers'], problems);
   config.auth.jwt?.issuers.forEach((issuer, i) => {
     const problem = checkJwtIssuer(issuer);
     if (problem) problems.push({ path: ['auth', 'jwt', 'issuers', String(i)], message: problem });
@@ -94,6 +89,15 @@ export function crossCheck(config: Config): Problem[] {
   }
   if (!config.edge && !config.router) problems.push({ path: [], message: 'neither an edge nor a router section: nothing to run' });
   return problems;
+}
+
+/** The schema's pattern lets through what proxy-addr would throw on at startup (999.1.1.1, a /40 on IPv4). */
+function checkCidrs(cidrs: readonly string[] | undefined, path: string[], problems: Problem[]): void {
+  cidrs?.forEach((cidr, i) => {
+    try { proxyAddr.compile(cidr); } catch (err) {
+      problems.push({ path: [...path, String(i)], message: `expected an IP address or CIDR range, found ${JSON.stringify(cidr)} (${(err as Error).message})` });
+    }
+  });
 }
 
 /**

@@ -21,13 +21,14 @@ import { AuthzPolicySchema, AuthzDefaultSchema } from '../../router/authz/schema
 import { OutlierSchema } from '../resilience/outlier-detection.js';
 import { CircuitBreakerSchema } from '../resilience/circuit-breaker.js';
 import { RetrySchema } from '../resilience/retry-budget.js';
+import { CidrSchema } from '../http/forwarded.js';
+import { ProxyProtocolSchema } from '../../edge/proxy-protocol/schema.js';
 
 const Strict = { additionalProperties: false } as const;
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535, description: 'TCP port (0 picks a free one)' });
 const Host = Type.String({ minLength: 1, description: 'address to listen on' });
 const HttpUrl = Type.String({ pattern: '^https?://[^/?#\\s]+/?$', description: 'an http(s) origin such as http://10.0.0.5:8080' });
-const Cidr = Type.String({ pattern: '^([0-9a-fA-F:.]+(/[0-9]{1,3})?|loopback|linklocal|uniquelocal)$', description: 'an IP address, a CIDR range, or loopback/linklocal/uniquelocal' });
 const Millis = (def: number) => Type.Integer({ minimum: 1, default: def });
 
 export const ListenerSchema = Type.Object({
@@ -112,7 +113,7 @@ export const RouteSchema = Type.Object({
 }, Strict);
 
 const Forwarding = {
-  trustedProxies: Type.Array(Cidr, { default: [], description: 'peers whose X-Forwarded-* and X-Request-Id are believed' }),
+  trustedProxies: Type.Array(CidrSchema, { default: [], description: 'peers whose X-Forwarded-* and X-Request-Id are believed' }),
 };
 
 const Timeouts = Type.Object({
@@ -121,8 +122,14 @@ const Timeouts = Type.Object({
   keepAliveMs: Millis(72_000),
 }, { ...Strict, default: {} });
 
+/** The edge's HTTPS listener: where it listens, and whether balancers in front of it speak the PROXY protocol. */
+const EdgeListenerSchema = Type.Object({
+  ...ListenerSchema.properties,
+  proxyProtocol: Type.Optional(ProxyProtocolSchema),
+}, Strict);
+
 export const EdgeSchema = Type.Object({
-  listen: ListenerSchema,
+  listen: EdgeListenerSchema,
   tls: EdgeTlsSchema,
   redirectHttp: Type.Optional(RedirectListenerSchema),
   admin: ListenerSchema,

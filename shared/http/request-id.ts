@@ -3,10 +3,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { isValidRequestId } from '../ids.js';
-import { plainAddress, type TrustFn } from './forwarded.js';
+import type { TrustFn } from './forwarded.js';
+import { peerAddress, type AddressedSocket } from './peer-address.js';
 
-export function requestIdOf(raw: { headers: IncomingHttpHeaders; socket?: { remoteAddress?: string | undefined } | null }, trust: TrustFn): string {
+export function requestIdOf(raw: { headers: IncomingHttpHeaders; socket?: AddressedSocket | null }, trust: TrustFn): string {
   const given = raw.headers['x-request-id'];
   if (typeof given !== 'string' || !isValidRequestId(given)) return randomUUID();
-  return trust(plainAddress(raw.socket?.remoteAddress), 0) ? given : randomUUID();
+  return trust(peerAddress(raw.socket), 0) ? given : randomUUID();
 }

@@ -8,7 +8,7 @@ import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { ERRORS, errorBody, rawErrorResponse, type ErrorCode } from '../errors.js';
 import { exchangeOfResponse } from '../access-log.js';
-import { plainAddress } from './forwarded.js';
+import { peerAddress } from './peer-address.js';
 
 /** The response an HTTP/1.1 socket is currently serving, if any (Node's own field). */
 export function responseInFlight(socket: Socket): unknown {
@@ -20,7 +20,7 @@ export function refuseOnSocket(log: Logger, socket: Socket, code: ErrorCode, rea
   if (socket.destroyed) return;
   const ex = exchangeOfResponse(inFlight);
   const requestId = ex?.requestId ?? randomUUID();
-  if (ex === undefined) log.info({ event: 'client-error', requestId, client: plainAddress(socket.remoteAddress), reason });
+  if (ex === undefined) log.info({ event: 'client-error', requestId, client: peerAddress(socket), reason });
   else ex.breakOff('client-aborted', reason);
   // A response already begun cannot be followed by another on the same connection: it is cut instead.
   if (!socket.writable || (inFlight as { headersSent?: boolean } | undefined)?.headersSent === true) {

@@ -3,13 +3,14 @@
 // when the peer is a trusted proxy.
 import type { Stage } from '../exchange.js';
 import { continueTrace } from '../trace.js';
-import { forwardedFor, plainAddress, type TrustFn } from '../http/forwarded.js';
+import { forwardedFor, type TrustFn } from '../http/forwarded.js';
+import { peerAddress } from '../http/peer-address.js';
 
 export function identify(trust: TrustFn, scheme: 'http' | 'https'): Stage {
   return (ex, request) => {
     const headers = request.headers;
     ex.authority = (headers[':authority'] as string | undefined) ?? headers.host ?? '';
-    ex.forwarded = forwardedFor(plainAddress(request.raw.socket?.remoteAddress), headers, scheme, ex.authority, trust);
+    ex.forwarded = forwardedFor(peerAddress(request.raw.socket), headers, scheme, ex.authority, trust);
     ex.trace = continueTrace(
       one(headers.traceparent),
       one(headers.tracestate),

@@ -108,3 +108,23 @@ test('a tier started with a malformed config exits non-zero with a one-paragraph
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, /cannot read the file: ENOENT/);
 });
+
+const EDGE_LISTENING = (listen: string) => `
+edge:
+  listen: ${listen}
+  admin: { port: 0 }
+  tls: { certificates: [{ cert: /etc/gatehouse/cert.pem, key: /etc/gatehouse/key.pem }] }
+  router: { static: [http://127.0.0.1:9080] }
+routes: []
+identity:
+  keys: [{ id: k1, secret: 0123456789abcdef0123456789abcdef }]
+`;
+
+test('edge.listen.proxyProtocol is off unless set; when set, required and a 3 s timeout by default; trusted peers checked like trustedProxies', () => {
+  assert.equal(parseConfig(EDGE_LISTENING('{ port: 443 }'), 'x.yaml').edge!.listen.proxyProtocol, undefined);
+  assert.deepEqual(parseConfig(EDGE_LISTENING('{ port: 443, proxyProtocol: { trustedPeers: [10.0.0.0/8] } }'), 'x.yaml').edge!.listen.proxyProtocol, { trustedPeers: ['10.0.0.0/8'], required: true, timeoutMs: 3_000 });
+  assert.match(problems(EDGE_LISTENING('{ port: 443, proxyProtocol: { trustedPeers: [10.0.0.0/8, 999.1.1.1] } }'))[0]!, /edge\.listen\.proxyProtocol\.trustedPeers\[1\]: expected an IP address or CIDR range, found "999\.1\.1\.1"/);
+  assert.match(problems(EDGE_LISTENING('{ port: 443, proxyProtocol: { trustedPeers: [] } }'))[0]!, /edge\.listen\.proxyProtocol\.trustedPeers/);
+  assert.match(problems(EDGE_LISTENING('{ port: 443, proxyProtocol: { trustedPeers: [10.0.0.1], timeoutMs: 0 } }'))[0]!, /edge\.listen\.proxyProtocol\.timeoutMs/);
+  assert.match(problems(GOOD.replace('listen: { port: 9080 }', 'listen: { port: 9080, proxyProtocol: { trustedPeers: [10.0.0.1] } }'))[0]!, /router\.listen.*proxyProtocol/, 'the edge\'s HTTPS listener only');
+});

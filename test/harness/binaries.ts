@@ -45,3 +45,10 @@ export function consulBinary(): string {
   if (!found) throw new Error('consul not found: build it with `bash deploy/build-consul.sh` (needs Go; about 5-8 minutes, once), or set GATEHOUSE_CONSUL_BIN to a consul binary');
   return found;
 }
+
+/** HAProxy, the L4 balancer of the PROXY protocol interop test (CI installs Debian's package). */
+export function haproxyBinary(): string {
+  const found = process.env.GATEHOUSE_HAPROXY_BIN ?? onPath('haproxy') ?? ['/usr/sbin/haproxy', '/usr/local/sbin/haproxy'].find(executable);
+  if (!found) throw new Error('haproxy not found: install it with `apt-get install haproxy` (or set GATEHOUSE_HAPROXY_BIN to its path)');
+  return found;
+}

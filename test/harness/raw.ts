@@ -29,17 +29,21 @@ export async function rawRequest(url: string, bytes: string, timeoutMs = 5_000, 
     socket.on('error', (err) => { clearTimeout(timer); reject(err); });
     socket.on('close', () => {
       clearTimeout(timer);
-      const raw = Buffer.concat(chunks).toString();
-      const [head = '', ...rest] = raw.split('\r\n\r\n');
-      const [statusLine = '', ...lines] = head.split('\r\n');
-      const headers: Record<string, string> = {};
-      for (const l of lines) {
-        const i = l.indexOf(':');
-        if (i > 0) headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
-      }
-      resolve({ status: Number(statusLine.split(' ')[1] ?? 0), headers, body: rest.join('\r\n\r\n'), raw });
+      resolve(replyFrom(Buffer.concat(chunks).toString()));
     });
   });
+}
+
+/** An HTTP/1.1 response as received, split into status, headers (lower-case names) and body. */
+export function replyFrom(raw: string): RawReply {
+  const [head = '', ...rest] = raw.split('\r\n\r\n');
+  const [statusLine = '', ...lines] = head.split('\r\n');
+  const headers: Record<string, string> = {};
+  for (const l of lines) {
+    const i = l.indexOf(':');
+    if (i > 0) headers[l.slice(0, i).toLowerCase()] = l.slice(i + 1).trim();
+  }
+  return { status: Number(statusLine.split(' ')[1] ?? 0), headers, body: rest.join('\r\n\r\n'), raw };
 }
 
 /** A minimal HTTP/1.1 request; extra header lines are sent exactly as given. */
