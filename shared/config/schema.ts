@@ -21,6 +21,7 @@ import { AuthzPolicySchema, AuthzDefaultSchema } from '../../router/authz/schema
 import { OutlierSchema } from '../resilience/outlier-detection.js';
 import { CircuitBreakerSchema } from '../resilience/circuit-breaker.js';
 import { RetrySchema } from '../resilience/retry-budget.js';
+import { ShutdownSchema } from '../shutdown.js';
 
 const Strict = { additionalProperties: false } as const;
 
@@ -130,6 +131,7 @@ export const EdgeSchema = Type.Object({
   stripHeaders: StripHeadersSchema,
   rateLimit: Type.Optional(Type.String({ minLength: 1, description: 'a key of rateLimits applied to every route' })),
   realm: Type.String({ default: 'gatehouse', pattern: '^[A-Za-z0-9 ._-]+$', description: 'realm in WWW-Authenticate' }),
+  shutdown: ShutdownSchema,
   ...Forwarding,
 }, Strict);
 
@@ -138,6 +140,7 @@ export const RouterSchema = Type.Object({
   admin: ListenerSchema,
   register: Type.Optional(RegistrationSchema),
   timeouts: Timeouts,
+  shutdown: ShutdownSchema,
   ...Forwarding,
 }, Strict);
 
