@@ -9,7 +9,8 @@ import { UpstreamPools } from '../shared/proxy/pools.js';
 import { compileTrust } from '../shared/http/forwarded.js';
 import { buildTierApp } from '../shared/tier-app.js';
 import { buildAdminApp } from '../shared/admin.js';
-import { connectRedis, redisCheck } from '../shared/redis.js';
+import { connectRedis, redisCheck, closeRedis } from '../shared/redis.js';
+import { shutDown } from '../shared/shutdown.js';
 import { listenOn, type TierRuntime } from '../shared/runtime.js';
 import { edgePipeline, edgeForward, edgeRouteStages, ROUTER_SERVICE } from './pipeline.js';
 import { attachWebSocketProxy } from '../shared/proxy/websocket.js';
@@ -98,17 +99,23 @@ export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
       const extra = redirect && ec.redirectHttp ? { redirectUrl: await listenOn(redirect, ec.redirectHttp, 'http') } : undefined;
       return { url, adminUrl, ...(extra && { extra }) };
     },
-    async close() {
+    close() {
       runtime.draining = true;
-      certificates.close();
-      sessions.closeAll(); // GOAWAY: in-flight streams finish, no new ones start
-      proxyProtocol?.close();
-      await Promise.all([app.close(), redirect?.close()]);
-      await runtime.admin.close();
-      routers.close();
-      auth.close();
-      await pools.close();
-      redis?.disconnect();
+      return shutDown({
+        config: ec.shutdown, log, listeners: redirect ? [app, redirect] : [app], admin: runtime.admin,
+        beforeClose() {
+          certificates.close();
+          sessions.closeAll(); // GOAWAY: in-flight streams finish, no new ones start
+          proxyProtocol?.close(); // connections still owing their PROXY header would only wait out its timeout
+        },
+        cut: () => sessions.destroyAll(),
+        async closeClients() {
+          routers.close();
+          auth.close();
+          await pools.close();
+          if (redis) await closeRedis(redis);
+        },
+      });
     },
   };
   return runtime;

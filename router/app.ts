@@ -8,12 +8,14 @@ import { UpstreamPools } from '../shared/proxy/pools.js';
 import { compileTrust } from '../shared/http/forwarded.js';
 import { buildTierApp } from '../shared/tier-app.js';
 import { buildAdminApp, isReady, type ReadinessChecks } from '../shared/admin.js';
-import { connectRedis, redisCheck } from '../shared/redis.js';
+import { connectRedis, redisCheck, closeRedis } from '../shared/redis.js';
 import { listenOn, type TierRuntime } from '../shared/runtime.js';
 import { routerPipeline, routerForward, routerRouteStages } from './pipeline.js';
 import { attachWebSocketProxy } from '../shared/proxy/websocket.js';
 import { AssertionVerifier } from '../shared/identity.js';
-import { Registration } from './registration.js';
+import { SelfRegistration } from '../shared/discovery/self-registration.js';
+import { shutDown } from '../shared/shutdown.js';
+import { routerTarget } from './registration.js';
 
 export function buildRouter(config: Readonly<Config>, log: Logger): TierRuntime {
   const rc: RouterConfig = config.router!;
@@ -27,7 +29,7 @@ export function buildRouter(config: Readonly<Config>, log: Logger): TierRuntime 
   const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, stages: pipeline });
   attachWebSocketProxy(app.server, { stages: pipeline.slice(0, -1), forward: routerForward(deps), trust, log });
 
-  const registration = rc.register && config.consul ? new Registration(rc.register, config.consul, log) : undefined;
+  const registration = rc.register && config.consul ? new SelfRegistration(rc.register, config.consul, log) : undefined;
 
   const readiness: ReadinessChecks = () => ({
     config: { ok: true },
@@ -44,17 +46,20 @@ export function buildRouter(config: Readonly<Config>, log: Logger): TierRuntime 
     async listen() {
       const url = await listenOn(app, rc.listen, 'http');
       const adminUrl = await listenOn(runtime.admin, rc.admin, 'http');
-      registration?.start(rc.listen.host, Number(new URL(url).port), `${adminUrl}/ready`, () => isReady(readiness));
+      registration?.start(routerTarget(rc.listen.host, Number(new URL(url).port), adminUrl, () => isReady(readiness)));
       return { url, adminUrl };
     },
-    async close() {
+    close() {
       runtime.draining = true;
-      await registration?.stop(); // edges stop choosing this instance before it stops accepting
-      await app.close();
-      await runtime.admin.close();
-      directory.close();
-      await pools.close();
-      redis?.disconnect();
+      return shutDown({
+        config: rc.shutdown, log, listeners: [app], admin: runtime.admin,
+        deregister: registration && (() => registration.stop()), // edges stop choosing this instance before it stops accepting
+        async closeClients() {
+          directory.close();
+          await pools.close();
+          if (redis) await closeRedis(redis);
+        },
+      });
     },
   };
   return runtime;

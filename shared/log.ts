@@ -3,7 +3,7 @@
 // itself is serialized by access-log.ts into this logger's destination.
 import pino, { type Logger, type DestinationStream } from 'pino';
 
-export type Tier = 'edge' | 'router' | 'dev';
+export type Tier = 'edge' | 'router' | 'dev' | 'backend';
 
 /** Credentials never reach a log line, whatever object they arrive in. */
 const REDACT = [

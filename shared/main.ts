@@ -1,6 +1,8 @@
 // Start-up and shutdown shared by both tiers' main.ts: read the config (a bad
 // one stops the process with a compiler-style message), build, listen, and on
-// SIGTERM/SIGINT turn unready, drain in-flight requests and exit.
+// SIGTERM/SIGINT run the ordered shutdown (shutdown.ts) and exit: 0 once every
+// in-flight request finished, 1 if some were cut. A second signal during the
+// drain is an operator who will not wait: exit 1 at once.
 import type { Logger } from 'pino';
 import { loadConfigFile, ConfigError } from './config/load.js';
 import { configPath } from './config/env.js';
@@ -8,7 +10,9 @@ import type { Config } from './config/schema.js';
 import { createLogger } from './log.js';
 import type { TierRuntime } from './runtime.js';
 
-const DRAIN_LIMIT_MS = 15_000;
+// Beyond drainDelayMs + timeoutMs: Consul deregistration and closing clients are each bounded in
+// seconds; this only catches a step that hangs anyway.
+const SHUTDOWN_SLACK_MS = 10_000;
 
 export async function runTier(tier: 'edge' | 'router', build: (config: Readonly<Config>, log: Logger) => TierRuntime): Promise<void> {
   const path = configPath(process.argv.slice(2), process.env, 'gatehouse.yaml');
@@ -32,14 +36,22 @@ export async function runTier(tier: 'edge' | 'router', build: (config: Readonly<
     process.stderr.write(`gatehouse ${tier}: cannot listen: ${(err as Error).message}\n`);
     process.exit(1);
   }
+  const { drainDelayMs, timeoutMs } = config[tier]!.shutdown;
   let stopping = false;
+  const exit = (code: number) => { log.flush(); process.exit(code); };
   const stop = (signal: string) => {
-    if (stopping) return;
+    if (stopping) {
+      log.warn({ event: 'shutdown-immediate', signal }, 'second signal during the drain; exiting now');
+      exit(1);
+    }
     stopping = true;
-    log.info({ event: 'shutdown', signal }, 'draining in-flight requests');
-    const force = setTimeout(() => { log.warn({ event: 'shutdown-forced' }, 'drain limit reached'); process.exit(1); }, DRAIN_LIMIT_MS);
+    log.info({ event: 'shutdown', signal, drainDelayMs, timeoutMs }, 'unready; draining in-flight requests');
+    const force = setTimeout(() => { log.warn({ event: 'shutdown-forced' }, 'shutdown did not finish in time'); exit(1); }, drainDelayMs + timeoutMs + SHUTDOWN_SLACK_MS);
     force.unref();
-    runtime.close().then(() => { log.flush(); process.exit(0); }, (err: Error) => { log.error({ err }, 'shutdown failed'); process.exit(1); });
+    runtime.close().then((outcome) => {
+      log.info({ event: 'shutdown-complete', outcome }, outcome === 'drained' ? 'every in-flight request finished' : 'some requests were cut');
+      exit(outcome === 'drained' ? 0 : 1);
+    }, (err: Error) => { log.error({ err }, 'shutdown failed'); exit(1); });
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));

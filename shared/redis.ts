@@ -64,3 +64,11 @@ function watch(client: RedisClient, log: Logger, purpose: string): void {
 export function redisCheck(client: RedisClient): ReadinessCheck {
   return { ok: everReady.has(client), status: client.status };
 }
+
+/** Says QUIT (Redis sees a clean goodbye, not a reset), bounded: a Redis that is away is simply dropped. */
+export async function closeRedis(client: RedisClient): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([client.quit().catch(() => undefined), new Promise((r) => { timer = setTimeout(r, 1_000); })]);
+  clearTimeout(timer);
+  client.disconnect();
+}

@@ -3,6 +3,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ListenerConfig } from './config/schema.js';
+import type { ShutdownOutcome } from './shutdown.js';
 
 export interface TierRuntime {
   readonly log: Logger;
@@ -11,7 +12,8 @@ export interface TierRuntime {
   /** Flips readiness to false first, so balancers stop sending before the drain. */
   draining: boolean;
   listen(): Promise<ListeningAddresses>;
-  close(): Promise<void>;
+  /** The ordered shutdown of shutdown.ts; set draining first. */
+  close(): Promise<ShutdownOutcome>;
 }
 
 export interface ListeningAddresses {

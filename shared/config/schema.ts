@@ -23,6 +23,7 @@ import { CircuitBreakerSchema } from '../resilience/circuit-breaker.js';
 import { RetrySchema } from '../resilience/retry-budget.js';
 import { CidrSchema } from '../http/forwarded.js';
 import { ProxyProtocolSchema } from '../../edge/proxy-protocol/schema.js';
+import { ShutdownSchema } from '../shutdown.js';
 
 const Strict = { additionalProperties: false } as const;
 
@@ -152,6 +153,7 @@ export const EdgeSchema = Type.Object({
   stripHeaders: StripHeadersSchema,
   rateLimit: Type.Optional(Type.String({ minLength: 1, description: 'a key of rateLimits applied to every route' })),
   realm: Type.String({ default: 'gatehouse', pattern: '^[A-Za-z0-9 ._-]+$', description: 'realm in WWW-Authenticate' }),
+  shutdown: ShutdownSchema,
   ...Forwarding,
 }, Strict);
 
@@ -160,6 +162,7 @@ export const RouterSchema = Type.Object({
   admin: ListenerSchema,
   register: Type.Optional(RegistrationSchema),
   timeouts: Timeouts,
+  shutdown: ShutdownSchema,
   ...Forwarding,
 }, Strict);
 

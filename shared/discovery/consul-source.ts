@@ -33,6 +33,8 @@ const EMPTY_CONFIRM_MS = 1_000;
 
 export class ConsulSource implements InstanceSource {
   current: readonly Instance[] | undefined;
+  /** What current holds, compared with each answer so that only a real change is reported. */
+  private currentKey = '';
   private index = 0;
   private failures = 0;
   private lastError: string | undefined;
@@ -57,6 +59,7 @@ export class ConsulSource implements InstanceSource {
   ) {
     if (seed !== undefined) {
       this.current = seed.instances;
+      this.currentKey = keyOf(seed.instances);
       this.lastChangeAt = seed.savedAt;
       this.origin = 'snapshot';
     }
@@ -90,6 +93,9 @@ export class ConsulSource implements InstanceSource {
       } catch (err) {
         if (this.closed) return;
         this.failures++;
+        // The next answer may come from another server, or from a Consul recreated with its index
+        // restarted lower: a blocking query on the old index would then wait out the whole waitSeconds.
+        this.index = 0;
         this.lastError = (err as Error).message;
         this.onError(this.lastError, this.failures);
         await sleep(jitteredBackoff(this.failures));
@@ -128,6 +134,11 @@ export class ConsulSource implements InstanceSource {
       return;
     }
     this.emptyUnconfirmed = false;
+    // Consul wakes a blocking query for more than this service's instances changing (an unrelated
+    // service when this one has none, a full fetch after an error): the same list is no change.
+    const key = keyOf(instances);
+    if (this.current !== undefined && key === this.currentKey) return;
+    this.currentKey = key;
     this.current = Object.freeze(instances);
     this.lastChangeAt = new Date().toISOString();
     this.onChange(this.current);
@@ -149,6 +160,14 @@ export class ConsulSource implements InstanceSource {
     this.reported = problems;
     return out;
   }
+}
+
+/** Everything of a list that routing uses (only passing instances are listed, so health is in it too), in a stable order. */
+function keyOf(instances: readonly Instance[]): string {
+  return instances
+    .map((i) => JSON.stringify([i.id, i.origin, i.weight, Object.entries(i.meta ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]))
+    .sort()
+    .join('\n');
 }
 
 function jitteredBackoff(failures: number): number {

@@ -77,7 +77,7 @@ export class ServiceDirectory {
   }
 }
 
-export function consulClient(config: ConsulConfig): Consul {
+export function consulClient(config: Pick<ConsulConfig, 'address' | 'token'>): Consul {
   const url = new URL(config.address);
   return new Consul({
     host: url.hostname.replace(/^\[|\]$/g, ''),

@@ -46,7 +46,9 @@ test('a new router instance takes traffic within 2 s, and one shutting down dere
   // A check interval far longer than the test: the instance is passing from its registration on,
   // not from Consul's first check of it, which could come up to 30 s later.
   const register = { ...gw.routerConfig.router!.register, checkIntervalSeconds: 30 };
-  const second = await startTier('router', configFrom({ ...gw.routerConfig, router: { ...gw.routerConfig.router, listen: { port: 0 }, register } }));
+  // Once deregistered, it keeps serving a second while every edge's blocking query returns.
+  const shutdown = { drainDelayMs: 1_000 };
+  const second = await startTier('router', configFrom({ ...gw.routerConfig, router: { ...gw.routerConfig.router, listen: { port: 0 }, register, shutdown } }));
   let closed = false;
   try {
     const registeredAt = Date.now();

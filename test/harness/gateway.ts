@@ -110,9 +110,11 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     ...(o.consul && { consul: { address: o.consul, ...o.consulExtra } }),
     ...(o.redis && { redis: { url: o.redis, ...o.redisExtra } }),
   };
+  // No balancer stands in front of a test's tiers: closing them waits no drain delay unless a test sets one.
+  const shutdown = { drainDelayMs: 0 };
   const routerConfig = configFrom({
     ...base,
-    router: { listen: { port: routerPort }, admin: { port: 0 }, trustedProxies: o.routerTrustedProxies ?? ['127.0.0.1'], ...o.routerExtra },
+    router: { listen: { port: routerPort }, admin: { port: 0 }, trustedProxies: o.routerTrustedProxies ?? ['127.0.0.1'], shutdown, ...o.routerExtra },
   });
   const router = await startTier('router', routerConfig);
   const edgeConfig = configFrom({
@@ -121,6 +123,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
       listen: { port: 0 }, admin: { port: 0 }, tls: { certificates: [{ cert: certs.certFile, key: certs.keyFile }] },
       router: o.routerService ?? { static: [router.addresses.url] },
       trustedProxies: o.edgeTrustedProxies ?? [],
+      shutdown,
       ...(o.redirectHttp && { redirectHttp: { port: 0 } }),
       ...o.edgeExtra,
     },
