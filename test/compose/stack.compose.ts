@@ -288,7 +288,7 @@ async function routerStoppedUnderLoad(t: TestContext, s: Stack): Promise<void> {
   await sleep(2_000);
   const beforeStop = ok;
   const stopped = Date.now();
-  await docker(['stop', '--time', '10', victim], 60_000); // SIGTERM, as docker compose stop sends
+  await docker(['stop', '--time', '25', victim], 60_000); // SIGTERM, and the grace period docker compose stop gives (stop_grace_period)
   const stopMs = Date.now() - stopped;
   await sleep(3_000);
   running = false;
