@@ -262,8 +262,13 @@ async function consulRecreated(t: TestContext, s: Stack): Promise<void> {
   for (let i = 0; i < 10; i++) assert.equal((await s.once(`/demo/after-consul-${i}`)).status, 200);
 }
 
-async function routerStoppedUnderLoad(t: TestContext, s: Stack): Promise<void> {
-  const [victim, survivor] = await s.project.ids('router');
+/**
+ * One replica of a tier stopped as `docker compose stop` would (SIGTERM, then the stop_grace_period) while four
+ * clients loop through the front: a router leaves Consul first, an edge fails its readiness so the front's
+ * checks take it out during its drain delay; either way no request may fail and the replica exits 0.
+ */
+async function stoppedUnderLoad(t: TestContext, s: Stack, service: 'router' | 'edge'): Promise<void> {
+  const [victim, survivor] = await s.project.ids(service);
   assert.ok(victim && survivor);
   await waitFor('the stack to serve /demo before the load starts', async () => (await s.once('/demo/before-load')).status === 200 || undefined, 30_000, 500);
   let running = true;
@@ -294,12 +299,12 @@ async function routerStoppedUnderLoad(t: TestContext, s: Stack): Promise<void> {
   running = false;
   await Promise.all(workers);
   const exit = (await docker(['inspect', '--format', '{{.State.ExitCode}}', victim])).trim();
-  t.diagnostic(`router ${short(victim)} stopped in ${stopMs} ms (exit ${exit}) under load: ${ok + failures.length} requests (${beforeStop} before the stop), ${failures.length} failed`);
+  t.diagnostic(`${service} ${short(victim)} stopped in ${stopMs} ms (exit ${exit}) under load: ${ok + failures.length} requests (${beforeStop} before the stop), ${failures.length} failed`);
   assert.deepEqual(failures.slice(0, 5), [], `${failures.length} requests failed`);
   assert.ok(ok > beforeStop, 'requests went on during and after the stop');
-  assert.equal(exit, '0', 'the router drained and exited 0');
+  assert.equal(exit, '0', `the ${service} drained and exited 0`);
   const last = await accessLines(survivor);
-  assert.ok(last.length > 0, 'the other router carries the traffic');
+  assert.ok(last.length > 0, `the other ${service} carries the traffic`);
 }
 
 test('docker compose up --build --scale edge=2 --scale router=2: the quick start and issue 16\'s checklist over HTTPS, and down -v leaves nothing', { timeout: 10 * 60_000 }, async (t) => {
@@ -340,7 +345,8 @@ test('docker compose up --build --scale edge=2 --scale router=2: the quick start
   await t.test('one rate limit holds across the two edges', (t) => oneLimitAcrossEdges(t, stack));
   await t.test('a service registered through Consul\'s HTTP API while the stack runs starts receiving traffic', (t) => serviceRegisteredThroughConsul(t, stack));
   await t.test('Consul recreated: registrations and traffic recover on their own', (t) => consulRecreated(t, stack));
-  await t.test('stopping one router under load loses no request', (t) => routerStoppedUnderLoad(t, stack));
+  await t.test('stopping one router under load loses no request', (t) => stoppedUnderLoad(t, stack, 'router'));
+  await t.test('stopping one edge under load loses no request: the front takes it out while it drains', (t) => stoppedUnderLoad(t, stack, 'edge'));
 
   assert.deepEqual(await project.down(), [], 'no container, network or volume of the project is left');
 });
