@@ -2,7 +2,7 @@
 // HTTP->HTTPS redirect listener, route table, router discovery, pools, the
 // pipeline and the admin app.
 import type { Logger } from 'pino';
-import type { Config, EdgeConfig } from '../shared/config/schema.js';
+import type { Config, EdgeConfig } from '../config/schema.js';
 import { RouteTable } from '../shared/routing/route-table.js';
 import { ServiceDirectory } from '../shared/discovery/directory.js';
 import { UpstreamPools } from '../shared/proxy/pools.js';

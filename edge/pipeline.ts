@@ -1,7 +1,7 @@
 // The security edge's request path, in order. Reading this file tells you
 // everything the edge does to a request before the router sees it.
 import type { Stage } from '../shared/exchange.js';
-import type { RouteConfig } from '../shared/config/schema.js';
+import type { RouteConfig } from '../config/schema.js';
 import { identify } from '../shared/stages/identify.js';
 import { normalizePath } from '../shared/stages/normalize-path.js';
 import { checkFraming } from '../shared/stages/check-framing.js';

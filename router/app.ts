@@ -1,7 +1,7 @@
 // Builds the routing tier from a validated config: route table, service
 // directory (Consul or static), upstream pools, the pipeline and the admin app.
 import type { Logger } from 'pino';
-import type { Config, RouterConfig } from '../shared/config/schema.js';
+import type { Config, RouterConfig } from '../config/schema.js';
 import { RouteTable } from '../shared/routing/route-table.js';
 import { ServiceDirectory } from '../shared/discovery/directory.js';
 import { UpstreamPools } from '../shared/proxy/pools.js';

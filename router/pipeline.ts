@@ -15,7 +15,7 @@ import { verifyIdentity } from './verify-identity.js';
 import { runRouteStages } from '../shared/stages/route-stages.js';
 import { authorize, compileAuthz } from './authz/policy.js';
 import { transform } from './transform.js';
-import type { RouteConfig } from '../shared/config/schema.js';
+import type { RouteConfig } from '../config/schema.js';
 
 export interface RouterDeps {
   readonly trust: TrustFn;

@@ -3,7 +3,8 @@
 // backend receives; header edits never touch the x-gatehouse-* identity
 // headers, which only the verified identity fills.
 import type { Stage } from '../shared/exchange.js';
-import type { HeaderEditsConfig, RouteConfig } from '../shared/config/schema.js';
+import type { RouteConfig } from '../config/schema.js';
+import type { HeaderEditsConfig } from '../shared/config/schema.js';
 import { compilePathMatcher } from '../shared/routing/path-matcher.js';
 import { IDENTITY_PREFIX } from '../shared/http/headers.js';
 

@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import type { RedisClient } from '../../shared/redis.js';
-import type { Config } from '../../shared/config/schema.js';
+import type { Config } from '../../config/schema.js';
 import { connectRedis } from '../../shared/redis.js';
 import type { AuthMethod } from './method.js';
 import { createJwtMethod } from './jwt.js';

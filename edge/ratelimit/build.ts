@@ -2,7 +2,7 @@
 // Redis store when Redis is configured (the in-memory store otherwise: the
 // embedded default has no Redis).
 import type { Logger } from 'pino';
-import type { Config } from '../../shared/config/schema.js';
+import type { Config } from '../../config/schema.js';
 import type { RedisClient } from '../../shared/redis.js';
 import { compilePolicy, type LimiterDeps, type Policy } from './limiter.js';
 import { MemoryStore } from './memory-store.js';
