@@ -7,6 +7,7 @@ import { OutlierSchema } from '../resilience/outlier-detection.js';
 import { CircuitBreakerSchema } from '../resilience/circuit-breaker.js';
 import { RetrySchema } from '../resilience/retry-budget.js';
 import { CidrSchema } from '../http/forwarded.js';
+import { IdentitySchema } from '../identity.js';
 
 export const Strict = { additionalProperties: false } as const;
 
@@ -126,6 +127,17 @@ export const RedisSchema = Type.Object({
   commandTimeoutMs: Type.Integer({ minimum: 10, default: 100, description: 'a request-path command that takes longer fails' }),
   connectTimeoutMs: Type.Integer({ minimum: 10, default: 500 }),
 }, Strict);
+
+/** The sections of the file both tiers read, spread into each tier's view and composed in config/schema.ts. */
+export const SharedSections = {
+  services: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), ServiceSchema, { default: {} }),
+  consul: Type.Optional(ConsulSchema),
+  redis: Type.Optional(RedisSchema),
+  identity: IdentitySchema,
+  log: Type.Object({
+    level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  }, { ...Strict, default: {} }),
+};
 
 export type RouteBaseConfig = Static<typeof RouteBaseSchema>;
 export type HeaderEditsConfig = Static<typeof HeaderEdits>;
