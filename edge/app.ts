@@ -2,7 +2,7 @@
 // HTTP->HTTPS redirect listener, route table, router discovery, pools, the
 // pipeline and the admin app.
 import type { Logger } from 'pino';
-import type { Config, EdgeConfig } from '../shared/config/schema.js';
+import type { EdgeConfig, EdgeFileConfig } from './schema.js';
 import { RouteTable } from '../shared/routing/route-table.js';
 import { ServiceDirectory } from '../shared/discovery/directory.js';
 import { UpstreamPools } from '../shared/proxy/pools.js';
@@ -26,7 +26,7 @@ import { buildRedirectApp } from './redirect.js';
 import { limitConnectionsPerClient } from './client-connections.js';
 import { acceptProxyProtocol } from './proxy-protocol/listener.js';
 
-export function buildEdge(config: Readonly<Config>, log: Logger): TierRuntime {
+export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRuntime {
   const ec: EdgeConfig = config.edge!;
   const trust = compileTrust(ec.trustedProxies);
   const redis = config.redis ? connectRedis(config.redis, log) : undefined;

@@ -1,7 +1,7 @@
 // The security edge's request path, in order. Reading this file tells you
 // everything the edge does to a request before the router sees it.
 import type { Stage } from '../shared/exchange.js';
-import type { RouteConfig } from '../shared/config/schema.js';
+import type { EdgeRouteConfig } from './schema.js';
 import { identify } from '../shared/stages/identify.js';
 import { normalizePath } from '../shared/stages/normalize-path.js';
 import { checkFraming } from '../shared/stages/check-framing.js';
@@ -68,7 +68,7 @@ export interface RouteStageDeps {
 }
 
 /** Each route's chain, built once when the config loads; a policy the route lacks adds no stage. */
-export function edgeRouteStages(route: RouteConfig, d: RouteStageDeps): Stage[] {
+export function edgeRouteStages(route: EdgeRouteConfig, d: RouteStageDeps): Stage[] {
   const policies = [d.globalPolicy, route.rateLimit === undefined ? undefined : d.policies.get(route.rateLimit)].filter((p): p is Policy => p !== undefined);
   const strip = stripHeaders(buildStripList(d.stripHeaders, route.stripHeaders));
   return [

@@ -1,7 +1,7 @@
 // Builds the routing tier from a validated config: route table, service
 // directory (Consul or static), upstream pools, the pipeline and the admin app.
 import type { Logger } from 'pino';
-import type { Config, RouterConfig } from '../shared/config/schema.js';
+import type { RouterConfig, RouterFileConfig } from './schema.js';
 import { RouteTable } from '../shared/routing/route-table.js';
 import { ServiceDirectory } from '../shared/discovery/directory.js';
 import { UpstreamPools } from '../shared/proxy/pools.js';
@@ -17,7 +17,7 @@ import { SelfRegistration } from '../shared/discovery/self-registration.js';
 import { shutDown } from '../shared/shutdown.js';
 import { routerTarget } from './registration.js';
 
-export function buildRouter(config: Readonly<Config>, log: Logger): TierRuntime {
+export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): TierRuntime {
   const rc: RouterConfig = config.router!;
   const trust = compileTrust(rc.trustedProxies);
   const routes = new RouteTable(config.routes, (route) => routerRouteStages(route, config.authorization.default));
@@ -66,7 +66,7 @@ export function buildRouter(config: Readonly<Config>, log: Logger): TierRuntime 
 }
 
 /** Only services some route uses are watched: one Consul long-poll per service in use. */
-function usedServices(config: Readonly<Config>): Record<string, NonNullable<Config['services'][string]>> {
+function usedServices(config: Readonly<RouterFileConfig>): Record<string, NonNullable<RouterFileConfig['services'][string]>> {
   const used = new Set(config.routes.map((r) => r.service));
   return Object.fromEntries(Object.entries(config.services).filter(([name]) => used.has(name)));
 }

@@ -15,7 +15,7 @@ import { verifyIdentity } from './verify-identity.js';
 import { runRouteStages } from '../shared/stages/route-stages.js';
 import { authorize, compileAuthz } from './authz/policy.js';
 import { transform } from './transform.js';
-import type { RouteConfig } from '../shared/config/schema.js';
+import type { RouterRouteConfig } from './schema.js';
 
 export interface RouterDeps {
   readonly trust: TrustFn;
@@ -50,7 +50,7 @@ export function routerForward(d: RouterDeps): ForwardSettings {
 }
 
 /** Each route's chain, built once when the config loads. */
-export function routerRouteStages(route: RouteConfig, authzDefault: 'deny' | 'allow'): Stage[] {
+export function routerRouteStages(route: RouterRouteConfig, authzDefault: 'deny' | 'allow'): Stage[] {
   const edits = transform(route);
   return [
     authorize(compileAuthz(route.authz, authzDefault)), // 403 unless the verified identity satisfies the route's policy; the reason is logged

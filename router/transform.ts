@@ -3,11 +3,11 @@
 // backend receives; header edits never touch the x-gatehouse-* identity
 // headers, which only the verified identity fills.
 import type { Stage } from '../shared/exchange.js';
-import type { HeaderEditsConfig, RouteConfig } from '../shared/config/schema.js';
+import type { HeaderEditsConfig, RouteBaseConfig } from '../shared/config/schema.js';
 import { compilePathMatcher } from '../shared/routing/path-matcher.js';
 import { IDENTITY_PREFIX } from '../shared/http/headers.js';
 
-export function transform(route: RouteConfig): Stage | undefined {
+export function transform(route: RouteBaseConfig): Stage | undefined {
   const rewrite = rewriter(route);
   const request = cleaned(route.requestHeaders);
   const response = cleaned(route.responseHeaders);
@@ -22,7 +22,7 @@ export function transform(route: RouteConfig): Stage | undefined {
   };
 }
 
-function rewriter(route: RouteConfig): ((path: string) => string) | undefined {
+function rewriter(route: RouteBaseConfig): ((path: string) => string) | undefined {
   const rw = route.rewrite;
   if (rw === undefined) return undefined;
   const matcher = compilePathMatcher(route.match);

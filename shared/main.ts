@@ -4,19 +4,30 @@
 // in-flight request finished, 1 if some were cut. A second signal during the
 // drain is an operator who will not wait: exit 1 at once.
 import type { Logger } from 'pino';
-import { loadConfigFile, ConfigError } from './config/load.js';
-import { configPath } from './config/env.js';
-import type { Config } from './config/schema.js';
+import { ConfigError } from './config/load.js';
+import { configPath, type Env } from './config/env.js';
 import { createLogger } from './log.js';
 import type { TierRuntime } from './runtime.js';
+import type { ShutdownConfig } from './shutdown.js';
 
 // Beyond drainDelayMs + timeoutMs: Consul deregistration and closing clients are each bounded in
 // seconds; this only catches a step that hangs anyway.
 const SHUTDOWN_SLACK_MS = 10_000;
 
-export async function runTier(tier: 'edge' | 'router', build: (config: Readonly<Config>, log: Logger) => TierRuntime): Promise<void> {
+/** What start-up and shutdown read of a config; the tier's main.ts passes the loader of the whole file. */
+interface TierConfig {
+  readonly log: { readonly level: string };
+  readonly edge?: { readonly shutdown: ShutdownConfig };
+  readonly router?: { readonly shutdown: ShutdownConfig };
+}
+
+export async function runTier<C extends TierConfig>(
+  tier: 'edge' | 'router',
+  loadConfigFile: (path: string, env: Env) => Readonly<C>,
+  build: (config: Readonly<C>, log: Logger) => TierRuntime,
+): Promise<void> {
   const path = configPath(process.argv.slice(2), process.env, 'gatehouse.yaml');
-  let config: Readonly<Config>;
+  let config: Readonly<C>;
   try {
     config = loadConfigFile(path, process.env);
     if (!config[tier]) throw new ConfigError(path, [`${tier}: is required to run the ${tier} tier but missing`]);

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDevCertificates } from '../../shared/tls/dev-certs.js';
-import { loadConfigFile, ConfigError } from '../../shared/config/load.js';
+import { loadConfigFile, ConfigError } from '../../config/load.js';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const repo = resolve(dist, '..');

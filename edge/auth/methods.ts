@@ -5,7 +5,7 @@
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import type { RedisClient } from '../../shared/redis.js';
-import type { Config } from '../../shared/config/schema.js';
+import type { EdgeFileConfig } from '../schema.js';
 import { connectRedis } from '../../shared/redis.js';
 import type { AuthMethod } from './method.js';
 import { createJwtMethod } from './jwt.js';
@@ -28,7 +28,7 @@ export interface EdgeAuth {
   close(): void;
 }
 
-export function buildAuthMethods(config: Readonly<Config>, redis: RedisClient | undefined, log: Logger): EdgeAuth {
+export function buildAuthMethods(config: Readonly<EdgeFileConfig>, redis: RedisClient | undefined, log: Logger): EdgeAuth {
   const methods = new Map<string, AuthMethod>();
   const carriers = new Map<string, CredentialCarriers>();
   const closers: (() => void)[] = [];

@@ -2,7 +2,7 @@
 // Redis store when Redis is configured (the in-memory store otherwise: the
 // embedded default has no Redis).
 import type { Logger } from 'pino';
-import type { Config } from '../../shared/config/schema.js';
+import type { EdgeFileConfig } from '../schema.js';
 import type { RedisClient } from '../../shared/redis.js';
 import { compilePolicy, type LimiterDeps, type Policy } from './limiter.js';
 import { MemoryStore } from './memory-store.js';
@@ -15,7 +15,7 @@ export interface RateLimits {
   readonly policies: ReadonlyMap<string, Policy>;
 }
 
-export function buildRateLimits(config: Readonly<Config>, redis: RedisClient | undefined, log: Logger): RateLimits {
+export function buildRateLimits(config: Readonly<EdgeFileConfig>, redis: RedisClient | undefined, log: Logger): RateLimits {
   const policies = new Map(Object.entries(config.rateLimits).map(([name, p]) => [name, compilePolicy(name, p)]));
   const local = new MemoryStore();
   const globalName = config.edge?.rateLimit;

@@ -3,7 +3,7 @@
 // regex is compiled once at config load; a missing claim must never match.
 import type { Identity } from '../../shared/auth-types.js';
 import type { ClaimRule } from './schema.js';
-import type { AuthzCheck } from './policy.js';
+import type { AuthzCheck } from './check.js';
 
 /** A reason quotes at most this much of a claim value: values come from callers' tokens. */
 const SHOWN = 100;

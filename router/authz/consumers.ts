@@ -1,7 +1,7 @@
 // Matcher for who the caller is: a consumer on the deny list is refused even
 // when also allowed; when an allow list is given, only those pass. It must
 // never let an allow entry override a deny entry.
-import type { AuthzCheck } from './policy.js';
+import type { AuthzCheck } from './check.js';
 
 /** A reason quotes at most this much of a consumer id, which a caller's credential chose. */
 const SHOWN = 100;

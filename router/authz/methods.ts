@@ -2,7 +2,7 @@
 // authenticated the caller with. Exact names only: GET never implies HEAD,
 // and an unlisted method must never pass.
 import type { AuthMethodName } from '../../shared/auth-types.js';
-import type { AuthzCheck } from './policy.js';
+import type { AuthzCheck } from './check.js';
 
 export function compileMethods(methods: readonly string[]): AuthzCheck {
   const allowed = new Set(methods);

@@ -6,13 +6,12 @@ import type { Identity } from '../../shared/auth-types.js';
 import type { Stage } from '../../shared/exchange.js';
 import { GatewayError } from '../../shared/errors.js';
 import { checkAuthzPolicy, type AuthzDefault, type AuthzPolicy } from './schema.js';
+import type { AuthzCheck } from './check.js';
 import { compileGrants } from './scopes.js';
 import { compileConsumers } from './consumers.js';
 import { compileClaim } from './claims.js';
 import { compileAuthMethods, compileMethods } from './methods.js';
 
-/** One configured matcher: undefined when satisfied, otherwise why not. */
-export type AuthzCheck = (identity: Identity, method: string) => string | undefined;
 export interface AuthzDecision { readonly allowed: boolean; readonly reason: string }
 export type AuthzDecide = (identity: Identity, method: string) => AuthzDecision;
 

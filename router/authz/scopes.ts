@@ -3,7 +3,7 @@
 // never allocates here; it must never treat a missing list as satisfied.
 import type { Identity } from '../../shared/auth-types.js';
 import type { GrantRule } from './schema.js';
-import type { AuthzCheck } from './policy.js';
+import type { AuthzCheck } from './check.js';
 
 export type GrantKind = 'scope' | 'role';
 

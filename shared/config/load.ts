@@ -1,13 +1,29 @@
-// Loads the YAML config, applies environment overrides, validates it against
-// the schema, reports every problem at once like a compiler (file:line:col,
-// field path, expected, found), then freezes it. Nothing downstream re-checks.
+// The mechanics of loading a YAML config, whatever its schema: parse, apply environment overrides,
+// validate against the schema it is given, report every problem at once like a compiler (file:line:col,
+// field path, expected, found), then freeze it. Nothing downstream re-checks. Never import a tier or the
+// composed schema here: config/load.ts hands this the whole-file schema and its cross-checks.
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { Ajv, type ErrorObject } from 'ajv';
+import type { TSchema } from '@sinclair/typebox';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
-import { ConfigSchema, type Config } from './schema.js';
 import { applyEnvOverrides, type Env } from './env.js';
-import { crossCheck } from './cross-check.js';
+
+/** A problem the schema cannot express, with the path of the field to blame so it can point at its line. */
+export interface Problem { readonly path: string[]; readonly message: string }
+
+/** What makes a loader of one config shape: its schema, the checks across fields, and its file paths to resolve. */
+export interface ConfigShape<C> {
+  readonly schema: TSchema;
+  readonly crossCheck: (config: C) => Problem[];
+  /** Makes file paths in the config absolute, relative to the config file's directory. */
+  readonly resolveFiles: (config: C, dir: string) => void;
+}
+
+export interface ConfigLoader<C> {
+  loadConfigFile(path: string, env?: Env): Readonly<C>;
+  parseConfig(text: string, file: string, env?: Env): Readonly<C>;
+}
 
 export class ConfigError extends Error {
   constructor(readonly file: string, readonly problems: readonly string[]) {
@@ -25,61 +41,49 @@ export class ConfigError extends Error {
 // still leaves that mark: a tier that one day reloads its config while serving should check a
 // candidate in a worker thread (its own V8 heap), not in the serving process.
 const ajvOptions = { useDefaults: true, strict: false, verbose: true } as const;
-const validate = new Ajv(ajvOptions).compile<Config>(ConfigSchema);
-let reportAll: typeof validate | undefined;
 
-export function loadConfigFile(path: string, env: Env = process.env): Readonly<Config> {
-  const file = resolve(path);
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new ConfigError(file, [`cannot read the file: ${(err as Error).message}`]);
-  }
-  return parseConfig(text, file, env);
-}
+export function createConfigLoader<C>(shape: ConfigShape<C>): ConfigLoader<C> {
+  const validate = new Ajv(ajvOptions).compile<C>(shape.schema);
+  let reportAll: typeof validate | undefined;
 
-export function parseConfig(text: string, file: string, env: Env = {}): Readonly<Config> {
-  const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    throw new ConfigError(file, doc.errors.map((e) => {
-      const at = e.linePos?.[0];
-      return `${at ? `line ${at.line}:${at.col}: ` : ''}YAML syntax: ${e.message.split('\n')[0]}`;
-    }));
+  function loadConfigFile(path: string, env: Env = process.env): Readonly<C> {
+    const file = resolve(path);
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError(file, [`cannot read the file: ${(err as Error).message}`]);
+    }
+    return parseConfig(text, file, env);
   }
-  const raw: unknown = doc.toJS() ?? {};
-  const envProblems: string[] = [];
-  const data = applyEnvOverrides(raw, env, envProblems);
-  if (envProblems.length > 0) throw new ConfigError(file, envProblems);
-  if (!validate(data)) {
-    reportAll ??= new Ajv({ ...ajvOptions, allErrors: true }).compile<Config>(ConfigSchema);
-    reportAll(data);
-    throw new ConfigError(file, mergeChoices(dedupe(reportAll.errors ?? validate.errors ?? [])).map((e) => describe(e, doc, lines)));
-  }
-  const problems = crossCheck(data);
-  if (problems.length > 0) {
-    throw new ConfigError(file, problems.map((p) => `${where(p.path, doc, lines)}${fieldName(p.path)}: ${p.message}`));
-  }
-  resolveFiles(data, dirname(file));
-  return deepFreeze(data);
-}
 
-/** File paths in the config are relative to the config file, not to wherever the process started. */
-function resolveFiles(config: Config, dir: string): void {
-  const tls = config.edge?.tls;
-  for (const c of tls?.certificates ?? []) {
-    c.cert = resolve(dir, c.cert);
-    c.key = resolve(dir, c.key);
+  function parseConfig(text: string, file: string, env: Env = {}): Readonly<C> {
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
+    if (doc.errors.length > 0) {
+      throw new ConfigError(file, doc.errors.map((e) => {
+        const at = e.linePos?.[0];
+        return `${at ? `line ${at.line}:${at.col}: ` : ''}YAML syntax: ${e.message.split('\n')[0]}`;
+      }));
+    }
+    const raw: unknown = doc.toJS() ?? {};
+    const envProblems: string[] = [];
+    const data = applyEnvOverrides(raw, env, envProblems);
+    if (envProblems.length > 0) throw new ConfigError(file, envProblems);
+    if (!validate(data)) {
+      reportAll ??= new Ajv({ ...ajvOptions, allErrors: true }).compile<C>(shape.schema);
+      reportAll(data);
+      throw new ConfigError(file, mergeChoices(dedupe(reportAll.errors ?? validate.errors ?? [])).map((e) => describe(e, doc, lines)));
+    }
+    const problems = shape.crossCheck(data);
+    if (problems.length > 0) {
+      throw new ConfigError(file, problems.map((p) => `${where(p.path, doc, lines)}${fieldName(p.path)}: ${p.message}`));
+    }
+    shape.resolveFiles(data, dirname(file));
+    return deepFreeze(data);
   }
-  if (tls?.clientCertificates) tls.clientCertificates.ca = resolve(dir, tls.clientCertificates.ca);
-  for (const issuer of config.auth.jwt?.issuers ?? []) {
-    if (issuer.keyFiles) issuer.keyFiles = issuer.keyFiles.map((f) => resolve(dir, f));
-    if (issuer.secretFile) issuer.secretFile = resolve(dir, issuer.secretFile);
-  }
-  for (const key of config.identity.keys) if (key.secretFile) key.secretFile = resolve(dir, key.secretFile);
-  if (config.consul?.snapshotDir) config.consul.snapshotDir = resolve(dir, config.consul.snapshotDir);
-  if (config.redis?.tls?.ca) config.redis.tls.ca = resolve(dir, config.redis.tls.ca);
+
+  return { loadConfigFile, parseConfig };
 }
 
 /** Ajv reports "required" and "additionalProperties" once per branch; keep one line per field. */

@@ -6,7 +6,7 @@ import proxyAddr from '@fastify/proxy-addr';
 import { Type } from '@sinclair/typebox';
 import type { IncomingHttpHeaders } from 'node:http';
 
-/** One entry of a trusted-peer list; cross-check.ts compiles each at load to report the ones proxy-addr refuses. */
+/** One entry of a trusted-peer list; config/cross-check.ts compiles each at load to report the ones proxy-addr refuses. */
 export const CidrSchema = Type.String({ pattern: '^([0-9a-fA-F:.]+(/[0-9]{1,3})?|loopback|linklocal|uniquelocal)$', description: 'an IP address, a CIDR range, or loopback/linklocal/uniquelocal' });
 
 export type TrustFn = (address: string, hop: number) => boolean;

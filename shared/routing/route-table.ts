@@ -4,12 +4,13 @@
 // wildcard host, any host; then the longest path prefix; then routes that
 // name methods; then file order.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { RouteConfig } from '../config/schema.js';
+import type { RouteBaseConfig } from '../config/schema.js';
 import { compilePathMatcher, type PathMatcher } from './path-matcher.js';
 
 
 export interface CompiledRoute<T = unknown> {
-  readonly config: RouteConfig;
+  /** The route's fields both tiers read; each tier keeps its own fields in data, built from the whole route. */
+  readonly config: RouteBaseConfig;
   readonly name: string;
   /** Per-tier data built once for this route (handler chain, balancer...). */
   readonly data: T;
@@ -21,10 +22,10 @@ export interface CompiledRoute<T = unknown> {
   readonly hostSuffix: string | undefined;
 }
 
-export class RouteTable<T = unknown> {
+export class RouteTable<T = unknown, R extends RouteBaseConfig = RouteBaseConfig> {
   private readonly routes: readonly CompiledRoute<T>[];
 
-  constructor(routes: readonly RouteConfig[], build: (route: RouteConfig) => T) {
+  constructor(routes: readonly R[], build: (route: R) => T) {
     this.routes = routes
       .map((config, order) => ({ route: compile(config, build(config)), order }))
       .sort((a, b) => rank(b.route) - rank(a.route) || a.order - b.order)
@@ -46,7 +47,7 @@ export class RouteTable<T = unknown> {
   }
 }
 
-function compile<T>(config: RouteConfig, data: T): CompiledRoute<T> {
+function compile<T>(config: RouteBaseConfig, data: T): CompiledRoute<T> {
   const host = config.match.host?.toLowerCase();
   const wildcard = host?.startsWith('*.');
   return {

@@ -6,7 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { parseConfig, ConfigError } from '../../shared/config/load.js';
+import { parseConfig, ConfigError } from '../../config/load.js';
 import { repoRoot } from '../harness/binaries.js';
 
 const GOOD = `

@@ -11,7 +11,7 @@ import type { FastifyRequest } from 'fastify';
 import { pino } from 'pino';
 import { createApiKeyMethod, type ApiKeyAuthConfig } from '../../edge/auth/api-key.js';
 import { hashApiKey, type ApiKeyRecord, type ApiKeyStore } from '../../edge/auth/api-key-store.js';
-import { parseConfig } from '../../shared/config/load.js';
+import { parseConfig } from '../../config/load.js';
 
 const CHANNEL = 'gh:apikey-revoked';
 const T0 = 1_700_000_000_000;

@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { createJwtMethod } from '../../edge/auth/jwt.js';
 import type { AuthOutcome } from '../../edge/auth/method.js';
 import { checkJwtIssuer, type JwtAuthConfig, type JwtIssuerConfig } from '../../edge/auth/jwt-schema.js';
-import { parseConfig } from '../../shared/config/load.js';
+import { parseConfig } from '../../config/load.js';
 
 const log = pino({ level: 'silent' });
 const dir = mkdtempSync(join(tmpdir(), 'gatehouse-jwt-verify-'));

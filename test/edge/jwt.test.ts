@@ -9,7 +9,7 @@ import { generateKeyPair, exportSPKI, exportJWK, SignJWT } from 'jose';
 import type { FastifyRequest } from 'fastify';
 import pino from 'pino';
 import { createJwtMethod } from '../../edge/auth/jwt.js';
-import { parseConfig } from '../../shared/config/load.js';
+import { parseConfig } from '../../config/load.js';
 import type { JwtAuthConfig } from '../../edge/auth/jwt-schema.js';
 
 const log = pino({ level: 'silent' });

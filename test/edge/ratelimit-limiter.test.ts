@@ -15,7 +15,7 @@ import { StoreHealth } from '../../edge/ratelimit/outage.js';
 import { compileWindows, type Decision, type Hit, type RateLimitStore } from '../../edge/ratelimit/store.js';
 import type { RateLimitPolicyConfig } from '../../edge/ratelimit/schema.js';
 import { buildRateLimits } from '../../edge/ratelimit/build.js';
-import type { Config } from '../../shared/config/schema.js';
+import type { Config } from '../../config/schema.js';
 
 const silent = pino({ level: 'silent' });
 const policy = (name: string, over: Partial<RateLimitPolicyConfig> = {}): Policy => compilePolicy(name, {

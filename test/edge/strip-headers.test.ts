@@ -3,7 +3,7 @@
 // the stage deleting from the request's own headers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseConfig, ConfigError } from '../../shared/config/load.js';
+import { parseConfig, ConfigError } from '../../config/load.js';
 import { buildStripList, stripHeaders, strips, DEFAULT_STRIP_HEADERS } from '../../edge/strip-headers.js';
 import { Exchange } from '../../shared/exchange.js';
 import type { GatewayReply, GatewayRequest } from '../../shared/http/gateway-io.js';

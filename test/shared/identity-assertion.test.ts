@@ -7,7 +7,7 @@ import { createSecretKey } from 'node:crypto';
 import { SignJWT, decodeJwt, decodeProtectedHeader, type JWTPayload } from 'jose';
 import type { Identity } from '../../shared/auth-types.js';
 import { AssertionSigner, AssertionVerifier, IDENTITY_HEADER, type IdentityConfig } from '../../shared/identity.js';
-import { parseConfig } from '../../shared/config/load.js';
+import { parseConfig } from '../../config/load.js';
 
 const SECRET = 'k'.repeat(32);
 const OTHER = 'o'.repeat(32);

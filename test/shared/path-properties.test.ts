@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { normalizeTarget } from '../../shared/routing/path.js';
 import { RouteTable } from '../../shared/routing/route-table.js';
-import type { RouteConfig } from '../../shared/config/schema.js';
+import type { RouteConfig } from '../../config/schema.js';
 
 const route = (name: string, match: RouteConfig['match']): RouteConfig => ({
   name, match, priority: 0, service: 's', timeoutMs: 1, maxBodyBytes: 1, websocket: false,

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compilePathMatcher, prefixMatches } from '../../shared/routing/path-matcher.js';
 import { RouteTable } from '../../shared/routing/route-table.js';
-import type { RouteConfig } from '../../shared/config/schema.js';
+import type { RouteConfig } from '../../config/schema.js';
 
 const route = (name: string, match: RouteConfig['match'], priority = 0): RouteConfig => ({
   name, match, priority, service: 's', timeoutMs: 1, maxBodyBytes: 1, websocket: false,

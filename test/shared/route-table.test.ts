@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RouteTable } from '../../shared/routing/route-table.js';
 import { RoundRobin } from '../../shared/balancer/round-robin.js';
-import type { RouteConfig } from '../../shared/config/schema.js';
+import type { RouteConfig } from '../../config/schema.js';
 
 const r = (name: string, match: RouteConfig['match']): RouteConfig => ({ name, match, service: 's', timeoutMs: 1, maxBodyBytes: 1, priority: 0, websocket: false, auth: { methods: [], anonymous: true, hideCredentials: true } });
 const table = new RouteTable([

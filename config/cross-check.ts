@@ -1,17 +1,18 @@
 // Checks that span fields, which a JSON Schema cannot express: references
 // between sections and "exactly one of" choices. Each problem carries the
-// path of the field to blame so load.ts can point at its line.
+// path of the field to blame so the loader can point at its line. Like config/schema.ts, only entry
+// points and tests import this.
 import proxyAddr from '@fastify/proxy-addr';
-import type { Config, ServiceConfig } from './schema.js';
-import { checkJwtIssuer } from '../../edge/auth/jwt-schema.js';
-import { hasSecret } from '../secrets.js';
-import { checkBalancer } from '../balancer/index.js';
-import { checkAuthzPolicy } from '../../router/authz/schema.js';
-import { buildStripList, strips } from '../../edge/strip-headers.js';
+import type { Config } from './schema.js';
+import type { ServiceConfig } from '../shared/config/schema.js';
+import type { Problem } from '../shared/config/load.js';
+import { checkJwtIssuer } from '../edge/auth/jwt-schema.js';
+import { hasSecret } from '../shared/secrets.js';
+import { checkBalancer } from '../shared/balancer/index.js';
+import { checkAuthzPolicy } from '../router/authz/schema.js';
+import { buildStripList, strips } from '../edge/strip-headers.js';
 
 const METHOD_SECTION = { jwt: 'jwt', 'api-key': 'apiKey', mtls: 'mtls', session: 'session' } as const;
-
-export interface Problem { readonly path: string[]; readonly message: string }
 
 export function crossCheck(config: Config): Problem[] {
   const problems: Problem[] = [];

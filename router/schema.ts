@@ -1,0 +1,39 @@
+// The router's part of the config file: its section (router:), its field of a route (authz) and the
+// section only it reads (authorization), composed from its policies' schemas and shared/'s.
+// config/schema.ts puts them in the whole file; the router's modules take their config types from here
+// and never import config/.
+import { Type, type Static } from '@sinclair/typebox';
+import { RegistrationSchema } from './registration.js';
+import { AuthzPolicySchema, AuthzDefaultSchema } from './authz/schema.js';
+import { ShutdownSchema } from '../shared/shutdown.js';
+import { Forwarding, ListenerSchema, RouteBaseSchema, SharedSections, Strict, TimeoutsSchema } from '../shared/config/schema.js';
+
+export const RouterSchema = Type.Object({
+  listen: ListenerSchema,
+  admin: ListenerSchema,
+  register: Type.Optional(RegistrationSchema),
+  timeouts: TimeoutsSchema,
+  shutdown: ShutdownSchema,
+  ...Forwarding,
+}, Strict);
+
+/** The router's field of a route. */
+export const RouterRouteFields = {
+  authz: Type.Optional(AuthzPolicySchema),
+};
+
+export const AuthorizationSchema = Type.Object({ default: AuthzDefaultSchema }, { ...Strict, default: {}, description: 'decides routes with no authz policy' });
+
+const RouterRouteSchema = Type.Object({ ...RouteBaseSchema.properties, ...RouterRouteFields });
+
+/** What the router reads of the file; the whole file (config/schema.ts) has this shape and more. */
+const RouterFileSchema = Type.Object({
+  router: Type.Optional(RouterSchema),
+  routes: Type.Array(RouterRouteSchema),
+  ...SharedSections,
+  authorization: AuthorizationSchema,
+});
+
+export type RouterConfig = Static<typeof RouterSchema>;
+export type RouterRouteConfig = Static<typeof RouterRouteSchema>;
+export type RouterFileConfig = Static<typeof RouterFileSchema>;
