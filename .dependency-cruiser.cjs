@@ -1,6 +1,7 @@
 // The import rules of Gatehouse's layers, checked in npm test (test/shared/dependency-rules.test.ts):
 // shared/ is the ground floor, the tiers stand on it and never on each other, and the whole-file
-// config is composed in config/, which only entry points, tools and tests may import.
+// config is composed in config/, which only entry points, tools and tests may import, from schema files that
+// import no runtime module (so composing the whole file in one tier loads none of the other's code).
 // Never loosen a rule to let an import through: move the code to the layer it belongs to instead.
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -39,6 +40,18 @@ module.exports = {
       comment: 'config/ composes every tier\'s schema: a tier\'s library module that imported it would load the other tier',
       from: { path: '^(edge|router)/', pathNot: '^(edge|router)/(main|[a-z-]+/[a-z-]+-cli|[a-z-]+-cli)\\.ts$' },
       to: { path: '^config/' },
+    },
+    {
+      name: 'schemas-are-schema-only',
+      severity: 'error',
+      comment: 'config/schema.ts loads every tier\'s schema files in both tiers: a schema file (schema.ts, *-schema.ts) that '
+        + 'imported a runtime module would load one tier\'s code in the other. It may import other schema files, '
+        + 'shared/ (both tiers load it anyway), node builtins and typebox; pure config checks live in the schema file',
+      from: { path: '(^|/|-)schema\\.ts$' },
+      to: {
+        dependencyTypesNot: ['core'],
+        pathNot: ['(^|/|-)schema\\.ts$', '^shared/', '(^|/)node_modules/@sinclair/typebox/'],
+      },
     },
   ],
   options: {

@@ -10,7 +10,7 @@ import { checkJwtIssuer } from '../edge/auth/jwt-schema.js';
 import { hasSecret } from '../shared/secrets.js';
 import { checkBalancer } from '../shared/balancer/index.js';
 import { checkAuthzPolicy } from '../router/authz/schema.js';
-import { buildStripList, strips } from '../edge/strip-headers.js';
+import { buildStripList, strips } from '../edge/strip-headers-schema.js';
 
 const METHOD_SECTION = { jwt: 'jwt', 'api-key': 'apiKey', mtls: 'mtls', session: 'session' } as const;
 

@@ -3,11 +3,11 @@
 // in the whole file; the edge's modules take their config types from here and never import config/.
 import { Type, type Static } from '@sinclair/typebox';
 import { JwtAuthSchema } from './auth/jwt-schema.js';
-import { ApiKeyAuthSchema } from './auth/api-key.js';
-import { MtlsAuthSchema } from './tls/client-certificate.js';
-import { RouteAuthSchema } from './auth/route-auth.js';
-import { StripHeadersSchema, RouteStripHeadersSchema } from './strip-headers.js';
-import { SessionAuthSchema } from './auth/session.js';
+import { ApiKeyAuthSchema } from './auth/api-key-schema.js';
+import { MtlsAuthSchema } from './tls/client-certificate-schema.js';
+import { RouteAuthSchema } from './auth/route-auth-schema.js';
+import { StripHeadersSchema, RouteStripHeadersSchema } from './strip-headers-schema.js';
+import { SessionAuthSchema } from './auth/session-schema.js';
 import { EdgeTlsSchema } from './tls/schema.js';
 import { RateLimitPolicySchema } from './ratelimit/schema.js';
 import { ProxyProtocolSchema } from './proxy-protocol/schema.js';

@@ -2,12 +2,7 @@
 // readiness endpoint, so edges find routers the way routers find backends and
 // routers scale out with no edge change. The keeping (retries, anti-entropy,
 // deregistration) is shared/discovery/self-registration.ts's; never repeat it here.
-import type { Static } from '@sinclair/typebox';
-import { selfRegistrationSchema, type RegistrationTarget } from '../shared/discovery/self-registration.js';
-
-export const RegistrationSchema = selfRegistrationSchema('gatehouse-router');
-
-export type RegistrationConfig = Static<typeof RegistrationSchema>;
+import type { RegistrationTarget } from '../shared/discovery/self-registration.js';
 
 /** A listening router as Consul sees it: checked through its admin /ready, tagged as a router. */
 export function routerTarget(listenHost: string, port: number, adminUrl: string, ready: () => boolean): RegistrationTarget {

@@ -3,7 +3,7 @@
 // config/schema.ts puts them in the whole file; the router's modules take their config types from here
 // and never import config/.
 import { Type, type Static } from '@sinclair/typebox';
-import { RegistrationSchema } from './registration.js';
+import { RegistrationSchema } from './registration-schema.js';
 import { AuthzPolicySchema, AuthzDefaultSchema } from './authz/schema.js';
 import { ShutdownSchema } from '../shared/shutdown.js';
 import { Forwarding, ListenerSchema, RouteBaseSchema, SharedSections, Strict, TimeoutsSchema } from '../shared/config/schema.js';

@@ -4,18 +4,10 @@
 import type { GatewayRequest } from '../../shared/http/gateway-io.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { Type, type Static } from '@sinclair/typebox';
+import type { ApiKeyAuthConfig } from './api-key-schema.js';
 import { refused, type AuthMethod, type AuthOutcome } from './method.js';
 import { hashApiKey, type ApiKeyRecord, type ApiKeyStore } from './api-key-store.js';
 
-export const ApiKeyAuthSchema = Type.Object({
-  header: Type.String({ default: 'x-api-key', pattern: '^[a-z0-9-]+$' }),
-  queryParam: Type.Optional(Type.String({ minLength: 1 })),
-  // Capped at 1 s: a revocation whose message is lost still lands within it.
-  cacheMs: Type.Integer({ minimum: 0, maximum: 1000, default: 500 }),
-}, { additionalProperties: false });
-
-export type ApiKeyAuthConfig = Static<typeof ApiKeyAuthSchema>;
 
 const MAX_CACHED = 10_000;
 const WARN_EVERY_MS = 10_000;

@@ -10,7 +10,7 @@ import { GatewayError } from '../../shared/errors.js';
 import { ANONYMOUS } from '../../shared/auth-types.js';
 import { IDENTITY_HEADER, type AssertionSigner } from '../../shared/identity.js';
 import { refusalChallenge, type AuthMethod, type AuthOutcome } from './method.js';
-import type { RouteAuthConfig } from './route-auth.js';
+import type { RouteAuthConfig } from './route-auth-schema.js';
 import { AMBIGUOUS, certificateCompetes, mayHoldParam, mergeCarriers, presentedCredentials, type CredentialCarriers } from './credentials.js';
 
 export interface RouteAuthDeps {

@@ -4,18 +4,10 @@
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
-import { Type, type Static } from '@sinclair/typebox';
+import type { ConsumerFrom, MtlsAuthConfig } from './client-certificate-schema.js';
 import type { GatewayRequest } from '../../shared/http/gateway-io.js';
 import { refused, type AuthMethod } from '../auth/method.js';
 
-export const ConsumerFromSchema = Type.Union([
-  Type.Literal('subject-cn'), Type.Literal('san-dns'), Type.Literal('san-uri'), Type.Literal('san-email'),
-], { default: 'subject-cn', description: 'which certificate field names the consumer' });
-
-export const MtlsAuthSchema = Type.Object({ consumerFrom: ConsumerFromSchema }, { additionalProperties: false });
-
-export type ConsumerFrom = Static<typeof ConsumerFromSchema>;
-export type MtlsAuthConfig = Static<typeof MtlsAuthSchema>;
 
 /**
  * The client certificate of the request's connection, only when it verified

@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startEchoBackend, type EchoBackend, type EchoReply } from '../../deploy/dev/echo-backend.js';
 import { startGateway, type Gateway } from '../harness/gateway.js';
-import { DEFAULT_STRIP_HEADERS } from '../../edge/strip-headers.js';
+import { DEFAULT_STRIP_HEADERS } from '../../edge/strip-headers-schema.js';
 
 let backend: EchoBackend;
 let gw: Gateway;

@@ -9,7 +9,8 @@ import { EventEmitter } from 'node:events';
 import type { Redis } from 'ioredis';
 import type { FastifyRequest } from 'fastify';
 import { pino } from 'pino';
-import { createApiKeyMethod, type ApiKeyAuthConfig } from '../../edge/auth/api-key.js';
+import { createApiKeyMethod } from '../../edge/auth/api-key.js';
+import type { ApiKeyAuthConfig } from '../../edge/auth/api-key-schema.js';
 import { hashApiKey, type ApiKeyRecord, type ApiKeyStore } from '../../edge/auth/api-key-store.js';
 import { parseConfig } from '../../config/load.js';
 

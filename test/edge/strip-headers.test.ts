@@ -4,7 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfig, ConfigError } from '../../config/load.js';
-import { buildStripList, stripHeaders, strips, DEFAULT_STRIP_HEADERS } from '../../edge/strip-headers.js';
+import { stripHeaders } from '../../edge/strip-headers.js';
+import { buildStripList, strips, DEFAULT_STRIP_HEADERS } from '../../edge/strip-headers-schema.js';
 import { Exchange } from '../../shared/exchange.js';
 import type { GatewayReply, GatewayRequest } from '../../shared/http/gateway-io.js';
 

@@ -1,0 +1,12 @@
+// Config schema of the api-key method (auth.apiKey): where the key is read from and how long a lookup
+// is cached. Schema only: never imports the method or its store.
+import { Type, type Static } from '@sinclair/typebox';
+
+export const ApiKeyAuthSchema = Type.Object({
+  header: Type.String({ default: 'x-api-key', pattern: '^[a-z0-9-]+$' }),
+  queryParam: Type.Optional(Type.String({ minLength: 1 })),
+  // Capped at 1 s: a revocation whose message is lost still lands within it.
+  cacheMs: Type.Integer({ minimum: 0, maximum: 1000, default: 500 }),
+}, { additionalProperties: false });
+
+export type ApiKeyAuthConfig = Static<typeof ApiKeyAuthSchema>;
