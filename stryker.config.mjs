@@ -15,7 +15,7 @@ export const modules = {
   'proxy protocol': ['edge/proxy-protocol/header.ts'],
   'identity assertion': ['shared/identity.ts', 'router/verify-identity.ts'],
   'authorization': ['router/authz/claims.ts', 'router/authz/consumers.ts', 'router/authz/methods.ts', 'router/authz/policy.ts', 'router/authz/schema.ts', 'router/authz/scopes.ts'],
-  'header stripping': ['shared/http/headers.ts', 'edge/strip-headers.ts'],
+  'header stripping': ['shared/http/headers.ts', 'edge/strip-headers.ts', 'edge/strip-headers-schema.ts'],
   'identity headers': ['shared/http/structured-fields.ts'],
   'rate limiter': ['edge/ratelimit/limiter.ts', 'edge/ratelimit/memory-store.ts', 'edge/ratelimit/redis-store.ts', 'edge/ratelimit/store.ts', 'edge/ratelimit/build.ts'],
 };
