@@ -10,7 +10,7 @@ import { targets, targetsOfTwoHopFloor } from '../../bench/report.js';
 
 // About a minute on 2 cores while other tests run (55-57 s measured): five times that for a busier
 // machine; at the timeout t.signal stops every process of the run at once.
-const TIMEOUT_MS = 300_000;
+const TIMEOUT_MS = 400_000; // room for the one repeat below
 
 function need(binary: string, how: string): void {
   try {
@@ -25,11 +25,20 @@ test('every benchmark case runs and reports throughput, latency at a fixed rate,
   need('haproxy', 'apt-get install haproxy');
   need('wrk', 'apt-get install wrk');
   // t.signal aborts at the timeout: every process of the run is stopped then, not when its load ends.
-  const rows = await runBench({ rounds: 1, seconds: 1, warmupSeconds: 1, rate: 50, save: false, install: false, signal: t.signal });
+  const run = () => runBench({ rounds: 1, seconds: 1, warmupSeconds: 1, rate: 50, save: false, install: false, signal: t.signal });
+  const erred = (rs: Awaited<ReturnType<typeof runBench>>) => rs.filter((r) => r.failed || r.errors > 0).map((r) => `${r.id}: ${r.failure}`);
+  let rows = await run();
+  // Other test files run beside this one on 2 cores, and a one-second case can be starved into a few errors
+  // (seen once in a CI run: 26 non-2xx of about 9,000 on the secured case, none in six runs after). A broken
+  // case errs every time: the run is repeated once, and any error in the second run fails the test.
+  if (erred(rows).length > 0) {
+    t.diagnostic(`first run had errors (${erred(rows).join('; ')}); running once more`);
+    rows = await run();
+  }
   assert.deepEqual(rows.map((r) => r.id), ['B0', 'B1', 'B2', 'haproxy', 'caddy', 'floor', 'floor2', 'express-gateway', 'bare', 'secured']);
   assert.deepEqual(rows.find((r) => r.id === 'secured')!.verified, ['bad token: 401 unauthorized', 'forbidden consumer: 403 forbidden', 'over its rate limit: 429 rate_limited'], 'the secured chain refused what it must before it was timed');
   // Every failed case at once, with its errors by kind: a socket error of any kind or an answer not 2xx/3xx.
-  assert.deepEqual(rows.filter((r) => r.failed || r.errors > 0).map((r) => `${r.id}: ${r.failure}`), [], 'every request of every case succeeded');
+  assert.deepEqual(erred(rows), [], 'every request of every case succeeded');
   for (const r of rows) {
     assert.ok(r.rps > 0 && r.p50ms > 0 && r.p99ms >= r.p50ms, `${r.case}: ${JSON.stringify(r)}`);
     assert.ok(r.fixedRate.rate === 50 && r.fixedRate.p50ms > 0 && r.fixedRate.p99ms >= r.fixedRate.p50ms, `${r.case} at the fixed rate: ${JSON.stringify(r.fixedRate)}`);
