@@ -21,7 +21,15 @@ if (!Number.isInteger(ttl) || ttl < 1 || ttl > 86_400) {
   process.stderr.write('token: --ttl must be a whole number of seconds from 1 to 86400\n');
   process.exit(2);
 }
-const key = await importPKCS8(readFileSync(join(values.dir, ISSUER_KEY_FILE), 'utf8'), 'ES256');
+const keyFile = join(values.dir, ISSUER_KEY_FILE);
+let pem: string;
+try {
+  pem = readFileSync(keyFile, 'utf8');
+} catch (err) {
+  process.stderr.write(`token: cannot read the demo issuer's key ${keyFile} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}); the compose stack's secrets service writes it on first start\n`);
+  process.exit(1);
+}
+const key = await importPKCS8(pem, 'ES256');
 const token = await new SignJWT({ scope: values.scopes.split(',').join(' ') })
   .setProtectedHeader({ alg: 'ES256', kid: DEMO_KID, typ: 'JWT' })
   .setIssuer(DEMO_ISSUER)
