@@ -37,6 +37,7 @@ export const ConfigSchema = Type.Object({
   authorization: AuthorizationSchema,
   rateLimits: RateLimitsSchema,
   auth: AuthSchema,
+  config: SharedSections.config,
   log: SharedSections.log,
 }, Strict);
 

@@ -22,7 +22,8 @@ export interface ConfigShape<C> {
 
 export interface ConfigLoader<C> {
   loadConfigFile(path: string, env?: Env): Readonly<C>;
-  parseConfig(text: string, file: string, env?: Env): Readonly<C>;
+  /** file names the document in messages; relative paths in it resolve against baseDir (default: file's directory). */
+  parseConfig(text: string, file: string, env?: Env, baseDir?: string): Readonly<C>;
 }
 
 export class ConfigError extends Error {
@@ -57,7 +58,7 @@ export function createConfigLoader<C>(shape: ConfigShape<C>): ConfigLoader<C> {
     return parseConfig(text, file, env);
   }
 
-  function parseConfig(text: string, file: string, env: Env = {}): Readonly<C> {
+  function parseConfig(text: string, file: string, env: Env = {}, baseDir = dirname(file)): Readonly<C> {
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
     if (doc.errors.length > 0) {
@@ -79,7 +80,7 @@ export function createConfigLoader<C>(shape: ConfigShape<C>): ConfigLoader<C> {
     if (problems.length > 0) {
       throw new ConfigError(file, problems.map((p) => `${where(p.path, doc, lines)}${fieldName(p.path)}: ${p.message}`));
     }
-    shape.resolveFiles(data, dirname(file));
+    shape.resolveFiles(data, baseDir);
     return deepFreeze(data);
   }
 

@@ -128,12 +128,25 @@ export const RedisSchema = Type.Object({
   connectTimeoutMs: Type.Integer({ minimum: 10, default: 500 }),
 }, Strict);
 
+/**
+ * Where a tier's live config comes from after start-up, and when it is read again (shared/config/live.ts).
+ * Read from the bootstrap file only: a document in Consul KV cannot move the watch somewhere else.
+ */
+export const LiveConfigSchema = Type.Object({
+  watchFile: Type.Boolean({ default: true, description: 'reload when the config file changes (SIGHUP always reloads)' }),
+  consul: Type.Optional(Type.Object({
+    key: Type.String({ pattern: '^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$', description: 'the Consul KV key whose value, a whole config document, replaces this file while it exists; watched with blocking queries' }),
+    historySize: Type.Integer({ minimum: 1, maximum: 100, default: 10, description: 'versions kept under <key>/history/ for `npm run config -- rollback`' }),
+  }, Strict)),
+}, { ...Strict, default: {} });
+
 /** The sections of the file both tiers read, spread into each tier's view and composed in config/schema.ts. */
 export const SharedSections = {
   services: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), ServiceSchema, { default: {} }),
   consul: Type.Optional(ConsulSchema),
   redis: Type.Optional(RedisSchema),
   identity: IdentitySchema,
+  config: LiveConfigSchema,
   log: Type.Object({
     level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   }, { ...Strict, default: {} }),
@@ -146,3 +159,4 @@ export type ConsulConfig = Static<typeof ConsulSchema>;
 export type RedisConfig = Static<typeof RedisSchema>;
 export type ListenerConfig = Static<typeof ListenerSchema>;
 export type TimeoutsConfig = Static<typeof TimeoutsSchema>;
+export type LiveConfigConfig = Static<typeof LiveConfigSchema>;
