@@ -2,16 +2,13 @@
 // reads (rateLimits, auth), composed from its policies' schemas and shared/'s. config/schema.ts puts them
 // in the whole file; the edge's modules take their config types from here and never import config/.
 import { Type, type Static } from '@sinclair/typebox';
-import { JwtAuthSchema } from './auth/jwt-schema.js';
-import { ApiKeyAuthSchema } from './auth/api-key-schema.js';
-import { MtlsAuthSchema } from './tls/client-certificate-schema.js';
+import { AuthSchema } from './auth/registry-schema.js';
 import { RouteAuthSchema } from './auth/route-auth-schema.js';
 import { StripHeadersSchema, RouteStripHeadersSchema } from './strip-headers-schema.js';
-import { SessionAuthSchema } from './auth/session-schema.js';
 import { EdgeTlsSchema } from './tls/schema.js';
 import { RateLimitPolicySchema } from './ratelimit/schema.js';
 import { ProxyProtocolSchema } from './proxy-protocol/schema.js';
-import { ShutdownSchema } from '../shared/shutdown.js';
+import { ShutdownSchema } from '../shared/shutdown-schema.js';
 import {
   Forwarding, ListenerSchema, Millis, RouteBaseSchema, ServiceSchema, SharedSections, Strict, TimeoutsSchema,
 } from '../shared/config/schema.js';
@@ -71,12 +68,8 @@ export const EdgeRouteFields = {
 
 export const RateLimitsSchema = Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }), RateLimitPolicySchema, { default: {} });
 
-export const AuthSchema = Type.Object({
-  jwt: Type.Optional(JwtAuthSchema),
-  apiKey: Type.Optional(ApiKeyAuthSchema),
-  mtls: Type.Optional(MtlsAuthSchema),
-  session: Type.Optional(SessionAuthSchema),
-}, { ...Strict, default: {} });
+/** One optional section per method of edge/auth/registry-schema.ts. */
+export { AuthSchema };
 
 const EdgeRouteSchema = Type.Object({ ...RouteBaseSchema.properties, ...EdgeRouteFields });
 

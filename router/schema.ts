@@ -5,7 +5,7 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { RegistrationSchema } from './registration-schema.js';
 import { AuthzPolicySchema, AuthzDefaultSchema } from './authz/schema.js';
-import { ShutdownSchema } from '../shared/shutdown.js';
+import { ShutdownSchema } from '../shared/shutdown-schema.js';
 import { Forwarding, ListenerSchema, RouteBaseSchema, SharedSections, Strict, TimeoutsSchema } from '../shared/config/schema.js';
 
 export const RouterSchema = Type.Object({

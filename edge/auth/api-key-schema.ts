@@ -1,6 +1,7 @@
 // Config schema of the api-key method (auth.apiKey): where the key is read from and how long a lookup
 // is cached. Schema only: never imports the method or its store.
 import { Type, type Static } from '@sinclair/typebox';
+import { authMethod } from './method-schema.js';
 
 export const ApiKeyAuthSchema = Type.Object({
   header: Type.String({ default: 'x-api-key', pattern: '^[a-z0-9-]+$' }),
@@ -10,3 +11,11 @@ export const ApiKeyAuthSchema = Type.Object({
 }, { additionalProperties: false });
 
 export type ApiKeyAuthConfig = Static<typeof ApiKeyAuthSchema>;
+
+/** The api-key method in edge/auth/registry-schema.ts. */
+export const apiKeyMethod = authMethod({
+  name: 'api-key',
+  key: 'apiKey',
+  schema: ApiKeyAuthSchema,
+  crossCheck: (_apiKey, { file }) => (file.redis ? [] : [{ path: [], message: 'API keys live in Redis, so a redis section (or GATEHOUSE_REDIS_URL) is required' }]),
+});

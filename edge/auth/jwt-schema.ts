@@ -1,6 +1,8 @@
-// Config schema of the jwt method: one entry per trusted issuer.
+// Config schema of the jwt method (auth.jwt): one entry per trusted issuer, and the checks across an
+// issuer's fields. Schema only: never imports the method or anything that fetches a key.
 import { Type, type Static } from '@sinclair/typebox';
-import { SecretSourceFields } from '../../shared/secrets.js';
+import { SecretSourceFields } from '../../shared/secrets-schema.js';
+import { authMethod } from './method-schema.js';
 
 export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'] as const;
 export const HMAC_ALGORITHMS = ['HS256', 'HS384', 'HS512'] as const;
@@ -50,3 +52,14 @@ export function checkJwtIssuer(c: JwtIssuerConfig): string | undefined {
   if (!symmetric && hmac.length > 0) return `HMAC algorithms (${hmac.join(', ')}) cannot be used with public keys`;
   return undefined;
 }
+
+/** The jwt method in edge/auth/registry-schema.ts. */
+export const jwtMethod = authMethod({
+  name: 'jwt',
+  key: 'jwt',
+  schema: JwtAuthSchema,
+  crossCheck: (jwt) => jwt.issuers.flatMap((issuer, i) => {
+    const message = checkJwtIssuer(issuer);
+    return message === undefined ? [] : [{ path: ['issuers', String(i)], message }];
+  }),
+});

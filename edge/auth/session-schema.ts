@@ -1,6 +1,13 @@
 // Config schema of the session method (auth.session): the cookie, its lifetimes, its endpoints and the
 // credentials it may be exchanged for. Schema only: never imports the method or its store.
 import { Type, type Static } from '@sinclair/typebox';
+import { oneOf, type Problem } from '../../shared/config/policy-schema.js';
+import { AUTH_METHOD_NAMES, type EdgeAuthMethodName } from '../../shared/auth-methods-schema.js';
+import { authMethod } from './method-schema.js';
+
+type Exchangeable = Exclude<EdgeAuthMethodName, 'session'>;
+/** A session is made from any other method's credential, never from another session. */
+const EXCHANGEABLE = AUTH_METHOD_NAMES.filter((m): m is Exchangeable => m !== 'session');
 
 export const SessionAuthSchema = Type.Object({
   cookieName: Type.String({ default: 'gh_session', pattern: '^[A-Za-z0-9_-]+$' }),
@@ -13,7 +20,24 @@ export const SessionAuthSchema = Type.Object({
   touchIntervalSeconds: Type.Integer({ minimum: 1, default: 60 }),
   loginPath: Type.String({ pattern: '^/', default: '/auth/session' }),
   logoutPath: Type.String({ pattern: '^/', default: '/auth/logout' }),
-  exchange: Type.Array(Type.Union([Type.Literal('jwt'), Type.Literal('api-key'), Type.Literal('mtls')]), { minItems: 1, default: ['jwt', 'api-key'] }),
+  exchange: Type.Array(oneOf(EXCHANGEABLE), { minItems: 1, default: ['jwt', 'api-key'] }),
 }, { additionalProperties: false });
 
 export type SessionAuthConfig = Static<typeof SessionAuthSchema>;
+
+/** The session method in edge/auth/registry-schema.ts. */
+export const sessionMethod = authMethod({
+  name: 'session',
+  key: 'session',
+  schema: SessionAuthSchema,
+  crossCheck: (session, { file, sectionOf }) => {
+    const problems: Problem[] = [];
+    if (!file.redis) problems.push({ path: [], message: 'sessions live in Redis, so a redis section (or GATEHOUSE_REDIS_URL) is required' });
+    if (session.touchIntervalSeconds >= session.idleSeconds) problems.push({ path: ['touchIntervalSeconds'], message: `must be shorter than idleSeconds (${session.idleSeconds}), or busy sessions expire` });
+    session.exchange.forEach((m, i) => {
+      const section = sectionOf(m);
+      if (!section.configured) problems.push({ path: ['exchange', String(i)], message: `exchanges ${m}, which has no auth.${section.key} section` });
+    });
+    return problems;
+  },
+});

@@ -8,9 +8,9 @@ import { Ajv, type ErrorObject } from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { applyEnvOverrides, type Env } from './env.js';
+import type { Problem } from './policy-schema.js';
 
-/** A problem the schema cannot express, with the path of the field to blame so it can point at its line. */
-export interface Problem { readonly path: string[]; readonly message: string }
+export type { Problem };
 
 /** What makes a loader of one config shape: its schema, the checks across fields, and its file paths to resolve. */
 export interface ConfigShape<C> {

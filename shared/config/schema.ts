@@ -1,13 +1,12 @@
 // The config schemas of concepts both tiers share (listeners, services, Consul, Redis, a route's
 // common fields, timeouts), with their TypeScript types derived through TypeBox. Never import a tier
 // or the composed whole-file schema (config/schema.ts) here: shared/ modules take their types from this.
+// Schema only, like every file it imports (.dependency-cruiser.cjs).
 import { Type, type Static } from '@sinclair/typebox';
-import { BalancerSchema } from '../balancer/index.js';
-import { OutlierSchema } from '../resilience/outlier-detection.js';
-import { CircuitBreakerSchema } from '../resilience/circuit-breaker.js';
-import { RetrySchema } from '../resilience/retry-budget.js';
-import { CidrSchema } from '../http/forwarded.js';
-import { IdentitySchema } from '../identity.js';
+import { CidrSchema } from '../http/cidr-schema.js';
+import { IdentitySchema } from '../identity-schema.js';
+import { SERVICE_POLICIES } from './service-policies-schema.js';
+import { sections } from './policy-schema.js';
 
 export const Strict = { additionalProperties: false } as const;
 
@@ -36,10 +35,7 @@ export const ConsulServiceSchema = Type.Object({
 export const ServiceSchema = Type.Object({
   consul: Type.Optional(ConsulServiceSchema),
   static: Type.Optional(Type.Array(HttpUrl, { minItems: 1 })),
-  balancer: { ...BalancerSchema, default: {} },
-  outlierDetection: { ...OutlierSchema, default: {} },
-  circuitBreaker: { ...CircuitBreakerSchema, default: {} },
-  retry: { ...RetrySchema, default: {} },
+  ...sections(SERVICE_POLICIES),
   connectTimeoutMs: Type.Integer({ minimum: 1, default: 5_000, description: 'time to open a connection to an instance' }),
 }, Strict);
 
@@ -152,6 +148,9 @@ export const SharedSections = {
   }, { ...Strict, default: {} }),
 };
 
+const SharedFileSchema = Type.Object(SharedSections);
+
+export type SharedFileConfig = Static<typeof SharedFileSchema>;
 export type RouteBaseConfig = Static<typeof RouteBaseSchema>;
 export type HeaderEditsConfig = Static<typeof HeaderEdits>;
 export type ServiceConfig = Static<typeof ServiceSchema>;
