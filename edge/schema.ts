@@ -6,7 +6,7 @@ import { AuthSchema } from './auth/registry-schema.js';
 import { RouteAuthSchema } from './auth/route-auth-schema.js';
 import { StripHeadersSchema, RouteStripHeadersSchema } from './strip-headers-schema.js';
 import { EdgeTlsSchema } from './tls/schema.js';
-import { RateLimitPolicySchema } from './ratelimit/schema.js';
+import { rateLimitPolicy } from './ratelimit/schema.js';
 import { ProxyProtocolSchema } from './proxy-protocol/schema.js';
 import { ShutdownSchema } from '../shared/shutdown-schema.js';
 import {
@@ -66,7 +66,7 @@ export const EdgeRouteFields = {
   rateLimit: Type.Optional(Type.String({ minLength: 1, description: 'a key of rateLimits, counted besides edge.rateLimit' })),
 };
 
-export const RateLimitsSchema = Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }), RateLimitPolicySchema, { default: {} });
+export const RateLimitsSchema = Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }), rateLimitPolicy.schema, { default: {} });
 
 /** One optional section per method of edge/auth/registry-schema.ts. */
 export { AuthSchema };

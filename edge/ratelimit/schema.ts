@@ -1,7 +1,9 @@
 // Config of rate-limit policies: what a request is counted by, its windows
 // (several per policy, e.g. 20 per second and 10,000 per day, all enforced
-// at once), and what to do while Redis is unreachable.
+// at once), and what to do while Redis is unreachable. Schema only: counting is edge/ratelimit/limiter.ts's,
+// built by edge/ratelimit/build.ts.
 import { Type, type Static } from '@sinclair/typebox';
+import { policy } from '../../shared/config/policy-schema.js';
 
 export const RateLimitWindowSchema = Type.Object({
   name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', description: 'the window name in RateLimit headers' }),
@@ -25,3 +27,9 @@ export const RateLimitPolicySchema = Type.Object({
 
 export type RateLimitWindow = Static<typeof RateLimitWindowSchema>;
 export type RateLimitPolicyConfig = Static<typeof RateLimitPolicySchema>;
+
+/**
+ * The rate-limit policy, one per key of rateLimits. Its checks are references to it (a route or the edge
+ * naming an undefined policy, keying on a stripped header), which config/cross-check.ts makes.
+ */
+export const rateLimitPolicy = policy<undefined>()({ name: 'rate-limit', key: 'rateLimits', schema: RateLimitPolicySchema });
