@@ -62,4 +62,10 @@ export const jwtMethod = authMethod({
     const message = checkJwtIssuer(issuer);
     return message === undefined ? [] : [{ path: ['issuers', String(i)], message }];
   }),
+  resolveFiles: (jwt, resolve) => {
+    for (const issuer of jwt.issuers) {
+      if (issuer.keyFiles) issuer.keyFiles = issuer.keyFiles.map(resolve);
+      if (issuer.secretFile) issuer.secretFile = resolve(issuer.secretFile);
+    }
+  },
 });

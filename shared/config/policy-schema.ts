@@ -16,6 +16,8 @@ export interface PolicySchema<N extends string = string, K extends string = stri
   readonly key: K;
   readonly schema: S;
   readonly crossCheck?: (section: Static<S>, context: C) => Problem[];
+  /** Makes the file paths of its section absolute with `resolve` (against the config file's directory), before the config is frozen. */
+  readonly resolveFiles?: (section: Static<S>, resolve: (path: string) => string) => void;
 }
 
 /** Declares a policy with its literal name and key kept, and its cross-check typed by its schema. */
@@ -52,6 +54,7 @@ export function optionalSections<const E extends readonly Composable[]>(entries:
 export interface CheckablePolicy<C> {
   readonly key: string;
   readonly crossCheck?: (section: never, context: C) => Problem[];
+  readonly resolveFiles?: (section: never, resolve: (path: string) => string) => void;
 }
 
 /**
@@ -62,4 +65,9 @@ export interface CheckablePolicy<C> {
 export function crossCheckAt<C>(p: CheckablePolicy<C>, section: unknown, path: string[], context: C, problems: Problem[]): void {
   if (section === undefined || p.crossCheck === undefined) return;
   for (const problem of p.crossCheck(section as never, context)) problems.push({ path: [...path, ...problem.path], message: problem.message });
+}
+
+/** Resolves the file paths of a policy's section, handed as crossCheckAt's is (the one under its own key). */
+export function resolveFilesOf(p: Pick<CheckablePolicy<never>, 'resolveFiles'>, section: unknown, resolve: (path: string) => string): void {
+  if (section !== undefined && p.resolveFiles !== undefined) p.resolveFiles(section as never, resolve);
 }

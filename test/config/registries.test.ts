@@ -102,3 +102,16 @@ test('an authz policy holds only the registry\'s rule kinds, and authMethods onl
   const [unknownMethod] = problems(config('    auth: { anonymous: true }\n    authz: { authMethods: [basic] }'));
   assert.ok(unknownMethod!.endsWith(`routes[0].authz.authMethods[0]: expected one of ${listed(IDENTITY_METHOD_NAMES)}, found "basic"`), unknownMethod);
 });
+
+test('a method\'s file paths are resolved against the config file\'s directory by its registry entry', () => {
+  const text = config('    auth: { methods: [jwt] }', `
+auth:
+  jwt:
+    issuers:
+      - { issuer: https://a.example, audience: [orders], algorithms: [RS256], keyFiles: [keys/a.pem, /abs/b.pem] }
+      - { issuer: https://b.example, audience: [orders], algorithms: [HS256], secretFile: secrets/b }
+`);
+  const [a, b] = parseConfig(text, FILE, {}).auth.jwt!.issuers;
+  assert.deepEqual(a!.keyFiles, ['/etc/gatehouse/keys/a.pem', '/abs/b.pem']);
+  assert.equal(b!.secretFile, '/etc/gatehouse/secrets/b');
+});
