@@ -13,8 +13,8 @@ const GrantRuleSchema = Type.Object({
 
 export const ClaimRuleSchema = Type.Object({
   claim: Type.String({ minLength: 1, description: 'a claim name, or a dotted path such as org.id' }),
-  equals: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
-  oneOf: Type.Optional(Type.Array(Type.Union([Type.String(), Type.Number()]), { minItems: 1 })),
+  equals: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Boolean()], { description: 'the value the claim must have' })),
+  oneOf: Type.Optional(Type.Array(Type.Union([Type.String(), Type.Number()]), { minItems: 1, description: 'the values the claim may have' })),
   pattern: Type.Optional(Type.String({ minLength: 1, description: 'a regular expression tested against a string claim, anchored only as written' })),
 }, Strict);
 
@@ -22,18 +22,18 @@ export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'O
 export const AUTH_METHODS = ['jwt', 'api-key', 'session', 'mtls', 'anonymous'] as const;
 
 export const AuthzPolicySchema = Type.Object({
-  scopes: Type.Optional(GrantRuleSchema),
-  roles: Type.Optional(GrantRuleSchema),
+  scopes: Type.Optional({ ...GrantRuleSchema, description: 'scopes the caller must hold' }),
+  roles: Type.Optional({ ...GrantRuleSchema, description: 'roles the caller must hold' }),
   consumers: Type.Optional(Type.Object({
     allow: Type.Optional(Type.Array(Name, { description: 'when given, only these consumers' })),
     deny: Type.Optional(Type.Array(Name, { description: 'refused even when also allowed' })),
-  }, Strict)),
-  claims: Type.Optional(Type.Array(ClaimRuleSchema, { minItems: 1 })),
-  methods: Type.Optional(Type.Array(Type.Union(HTTP_METHODS.map((m) => Type.Literal(m))), { minItems: 1 })),
+  }, { ...Strict, description: 'consumer names allowed or refused; deny always wins' })),
+  claims: Type.Optional(Type.Array(ClaimRuleSchema, { minItems: 1, description: 'rules on the claims the edge forwarded (forwardClaims), each with exactly one of equals, oneOf or pattern' })),
+  methods: Type.Optional(Type.Array(Type.Union(HTTP_METHODS.map((m) => Type.Literal(m))), { minItems: 1, description: 'HTTP methods allowed' })),
   authMethods: Type.Optional(Type.Array(Type.Union(AUTH_METHODS.map((m) => Type.Literal(m))), { minItems: 1, description: 'how the caller must have authenticated' })),
 }, Strict);
 
-export const AuthzDefaultSchema = Type.Union([Type.Literal('deny'), Type.Literal('allow')], { default: 'deny' });
+export const AuthzDefaultSchema = Type.Union([Type.Literal('deny'), Type.Literal('allow')], { default: 'deny', description: 'the decision for a route without authz' });
 
 export type AuthzPolicy = Static<typeof AuthzPolicySchema>;
 export type GrantRule = Static<typeof GrantRuleSchema>;

@@ -18,7 +18,7 @@ export const BalancerSchema = Type.Object({
     Type.Literal('peak-ewma'),
     Type.Literal('ring-hash'),
     Type.Literal('maglev'),
-  ], { default: 'round-robin' }),
+  ], { default: 'round-robin', description: 'the balancing algorithm' }),
   hashOn: Type.Optional(Type.String({
     pattern: '^(header:[a-z0-9-]+|cookie:[A-Za-z0-9_-]+|client-ip)$',
     description: 'the affinity key for ring-hash and maglev',
