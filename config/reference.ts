@@ -83,7 +83,6 @@ export function renderConfigurationReference(schema: object = ConfigSchema): str
   ];
   for (const [key, node] of Object.entries(root.properties ?? {})) {
     out.push(`## \`${key}\``, '');
-    if (node.description) out.push(`${text(node.description)}`, '');
     out.push('| field | type | default | description |', '| --- | --- | --- | --- |');
     for (const r of rows(node, key, (root.required ?? []).includes(key))) {
       out.push(`| \`${cell(r.path)}\` | ${cell(r.type)} | ${cell(r.presence)} | ${cell(text(r.description))} |`);
@@ -133,7 +132,7 @@ function typeOf(node: Node): string {
   if (node.const !== undefined) return `\`${show(node.const)}\``;
   if (node.anyOf) {
     if (node.anyOf.every((b) => b.const !== undefined)) return `one of ${node.anyOf.map((b) => `\`${show(b.const)}\``).join(', ')}`;
-    return node.anyOf.map(typeOf).join(', or ');
+    return either(node.anyOf.map(typeOf));
   }
   if (node.allOf) return node.allOf.map(typeOf).join(' and ');
   switch (node.type) {
@@ -144,15 +143,19 @@ function typeOf(node: Node): string {
     ]);
     case 'integer':
     case 'number': return withLimits(node.type, [range(node)]);
-    case 'array': return withLimits(`list of ${node.items ? typeOf(node.items) : 'anything'}`.replace(/ of object$/, ' of objects'), [
-      node.minItems !== undefined ? `at least ${node.minItems}` : undefined,
-      node.maxItems !== undefined ? `at most ${node.maxItems}` : undefined,
-      node.uniqueItems ? 'no repeats' : undefined,
-    ]);
+    case 'array': {
+      // The list's own limits follow a semicolon, so they never read as the item's.
+      const limits = [
+        node.minItems !== undefined ? `at least ${node.minItems} ${node.minItems === 1 ? 'item' : 'items'}` : undefined,
+        node.maxItems !== undefined ? `at most ${node.maxItems} items` : undefined,
+        node.uniqueItems ? 'no repeats' : undefined,
+      ].filter((l): l is string => l !== undefined);
+      return `${listOf(node.items)}${limits.length > 0 ? `; ${limits.join(', ')}` : ''}`;
+    }
     case 'object': {
       const values = Object.entries(node.patternProperties ?? {});
       if (values.length === 0) return 'object';
-      return values.map(([key, value]) => `map of ${ANY_NAME.has(key) ? 'any name' : `names matching \`${key}\``} to ${typeOf(value)}`).join(', or ');
+      return either(values.map(([key, value]) => `map of ${ANY_NAME.has(key) ? 'any name' : `names matching \`${key}\``} to ${typeOf(value)}`));
     }
     default: return node.type ?? 'anything';
   }
@@ -167,6 +170,19 @@ function range(node: Node): string | undefined {
   const low = min !== undefined ? `≥ ${min}` : xmin !== undefined ? `> ${xmin}` : undefined;
   const high = max !== undefined ? `≤ ${max}` : xmax !== undefined ? `< ${xmax}` : undefined;
   return low !== undefined && high !== undefined ? `${low} and ${high}` : low ?? high;
+}
+
+function listOf(items: Node | undefined): string {
+  if (items === undefined) return 'list';
+  const item = typeOf(items);
+  if (item === 'object') return 'list of objects';
+  if (item.startsWith('one of ')) return `list, each ${item}`;
+  return item.includes(' or ') ? `list of (${item})` : `list of ${item.replace(/^(string|integer|number|boolean)\b/, '$1s')}`;
+}
+
+/** Alternatives: "a, b or c". */
+function either(types: readonly string[]): string {
+  return types.length < 2 ? (types[0] ?? 'anything') : `${types.slice(0, -1).join(', ')} or ${types[types.length - 1]}`;
 }
 
 function withLimits(type: string, limits: readonly (string | undefined)[]): string {

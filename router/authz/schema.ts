@@ -7,8 +7,8 @@ const Strict = { additionalProperties: false } as const;
 const Name = Type.String({ minLength: 1 });
 
 const GrantRuleSchema = Type.Object({
-  allOf: Type.Optional(Type.Array(Name, { minItems: 1, description: 'every one must be held' })),
-  anyOf: Type.Optional(Type.Array(Name, { minItems: 1, description: 'at least one must be held' })),
+  allOf: Type.Optional(Type.Array(Name, { minItems: 1, description: 'names that must all be held' })),
+  anyOf: Type.Optional(Type.Array(Name, { minItems: 1, description: 'names of which at least one must be held' })),
 }, Strict);
 
 export const ClaimRuleSchema = Type.Object({
@@ -25,8 +25,8 @@ export const AuthzPolicySchema = Type.Object({
   scopes: Type.Optional({ ...GrantRuleSchema, description: 'scopes the caller must hold' }),
   roles: Type.Optional({ ...GrantRuleSchema, description: 'roles the caller must hold' }),
   consumers: Type.Optional(Type.Object({
-    allow: Type.Optional(Type.Array(Name, { description: 'when given, only these consumers' })),
-    deny: Type.Optional(Type.Array(Name, { description: 'refused even when also allowed' })),
+    allow: Type.Optional(Type.Array(Name, { description: 'the only consumers admitted, when given' })),
+    deny: Type.Optional(Type.Array(Name, { description: 'consumers refused, even when also allowed' })),
   }, { ...Strict, description: 'consumer names allowed or refused; deny always wins' })),
   claims: Type.Optional(Type.Array(ClaimRuleSchema, { minItems: 1, description: 'rules on the claims the edge forwarded (forwardClaims), each with exactly one of equals, oneOf or pattern' })),
   methods: Type.Optional(Type.Array(Type.Union(HTTP_METHODS.map((m) => Type.Literal(m))), { minItems: 1, description: 'HTTP methods allowed' })),

@@ -66,6 +66,7 @@ test('a new section of any shape is listed field by field: maps, lists, unions a
       profiles: Type.Record(Type.String(), Type.Object({
         timeoutMs: Type.Integer({ minimum: 1, default: 5000, description: 'time to answer' }),
         auth: Type.Optional(Type.Array(Type.Union([Type.Literal('jwt'), Type.Literal('mtls')]), { description: 'methods' })),
+        values: Type.Array(Type.Union([Type.String(), Type.Number(), Type.Boolean()]), { uniqueItems: true, description: 'values' }),
       }, Strict), { default: {}, description: 'profiles by name' }),
       allow: Type.Array(Type.Object({
         service: Type.String({ description: 'a <service> name' }),
@@ -80,10 +81,11 @@ test('a new section of any shape is listed field by field: maps, lists, unions a
   assert.deepEqual(row(text, 'published'), ['object', '*required*', 'routes services publish']);
   assert.deepEqual(row(text, 'published.profiles'), ['map of any name to object', '`{}`', 'profiles by name']);
   assert.deepEqual(row(text, 'published.profiles.<name>.timeoutMs'), ['integer, ≥ 1', '`5000`', 'time to answer']);
-  assert.deepEqual(row(text, 'published.profiles.<name>.auth'), ['list of one of `jwt`, `mtls`', 'optional', 'methods']);
-  assert.deepEqual(row(text, 'published.allow'), ['list of objects, at least 1', '*required*', 'who may publish']);
+  assert.deepEqual(row(text, 'published.profiles.<name>.auth'), ['list, each one of `jwt`, `mtls`', 'optional', 'methods']);
+  assert.deepEqual(row(text, 'published.profiles.<name>.values'), ['list of (string, number or boolean); no repeats', '*required*', 'values']);
+  assert.deepEqual(row(text, 'published.allow'), ['list of objects; at least 1 item', '*required*', 'who may publish']);
   assert.deepEqual(row(text, 'published.allow[].service'), ['string', '*required*', 'a &lt;service> name']);
-  assert.deepEqual(row(text, 'published.allow[].target'), ['object, or object', '*required*', 'where it may publish']);
+  assert.deepEqual(row(text, 'published.allow[].target'), ['object or object', '*required*', 'where it may publish']);
   assert.deepEqual(row(text, 'published.allow[].target.prefix'), ['string, matching `^/`', '*required*', 'a path \\| prefix']);
   assert.deepEqual(row(text, 'published.allow[].target.host'), ['string', '*required*', 'a host']);
 });
