@@ -117,7 +117,7 @@ export const RedisSchema = Type.Object({
   cluster: Type.Optional(Type.Object({ nodes: Type.Array(HostPort, { minItems: 1, description: 'seed nodes of the cluster' }) }, { ...Strict, description: 'Redis Cluster' })),
   username: Type.Optional(Type.String({ description: 'Redis ACL user' })),
   passwordEnv: Type.Optional(Type.String({ minLength: 1, description: 'environment variable holding the Redis password' })),
-  db: Type.Optional(Type.Integer({ minimum: 0, maximum: 15, description: 'database number (not with cluster)' })),
+  db: Type.Optional(Type.Integer({ minimum: 0, maximum: 15, description: 'database number (Redis Cluster has only 0)' })),
   tls: Type.Optional(Type.Object({
     ca: Type.Optional(Type.String({ minLength: 1, description: 'PEM CA bundle to verify the server' })),
     servername: Type.Optional(Type.String({ minLength: 1, description: 'the name the server\'s certificate must carry (SNI), if not the host\'s' })),
