@@ -29,7 +29,7 @@ export const RouteSchema = Type.Object({
 export const ConfigSchema = Type.Object({
   edge: Type.Optional(EdgeSchema),
   router: Type.Optional(RouterSchema),
-  routes: Type.Array(RouteSchema, { default: [] }),
+  routes: Type.Array(RouteSchema, { default: [], description: 'the routes, checked most specific first: priority, then host, then path, then headers and methods, then file order' }),
   services: SharedSections.services,
   consul: SharedSections.consul,
   redis: SharedSections.redis,

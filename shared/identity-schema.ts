@@ -10,7 +10,7 @@ export const IdentityKeySchema = Type.Object({
 
 export const IdentitySchema = Type.Object({
   keys: Type.Array(IdentityKeySchema, { minItems: 1, description: 'HMAC keys: the first signs, all verify' }),
-  ttlSeconds: Type.Integer({ minimum: 5, maximum: 60, default: 60 }),
+  ttlSeconds: Type.Integer({ minimum: 5, maximum: 60, default: 60, description: 'how long an identity assertion is valid' }),
 }, { additionalProperties: false });
 
 export type IdentityConfig = Static<typeof IdentitySchema>;

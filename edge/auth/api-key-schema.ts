@@ -4,11 +4,11 @@ import { Type, type Static } from '@sinclair/typebox';
 import { authMethod } from './method-schema.js';
 
 export const ApiKeyAuthSchema = Type.Object({
-  header: Type.String({ default: 'x-api-key', pattern: '^[a-z0-9-]+$' }),
-  queryParam: Type.Optional(Type.String({ minLength: 1 })),
+  header: Type.String({ default: 'x-api-key', pattern: '^[a-z0-9-]+$', description: 'the header clients send the key in' }),
+  queryParam: Type.Optional(Type.String({ minLength: 1, description: 'also accept the key in this query parameter (opt-in)' })),
   // Capped at 1 s: a revocation whose message is lost still lands within it.
-  cacheMs: Type.Integer({ minimum: 0, maximum: 1000, default: 500 }),
-}, { additionalProperties: false });
+  cacheMs: Type.Integer({ minimum: 0, maximum: 1000, default: 500, description: 'how long a lookup is cached locally; bounds how late a lost revocation lands' }),
+}, { additionalProperties: false, description: 'API keys kept in Redis (npm run keys); needs redis' });
 
 export type ApiKeyAuthConfig = Static<typeof ApiKeyAuthSchema>;
 

@@ -20,24 +20,24 @@ export const JwtIssuerSchema = Type.Object({
   maxTokenAgeSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'refuse tokens issued ("iat") longer ago than this' })),
   maxLifetimeSeconds: Type.Optional(Type.Integer({ minimum: 1, description: 'refuse tokens meant to live longer than this: exp - iat, or exp - now (plus the clock skew) without iat' })),
   requiredClaims: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'claims that must be present, beyond "exp"' }),
-  consumerClaim: Type.String({ default: 'sub' }),
-  scopesClaim: Type.String({ default: 'scope' }),
-  rolesClaim: Type.String({ default: 'roles' }),
+  consumerClaim: Type.String({ default: 'sub', description: 'the claim naming the consumer' }),
+  scopesClaim: Type.String({ default: 'scope', description: 'the claim holding scopes, space-separated or a list' }),
+  rolesClaim: Type.String({ default: 'roles', description: 'the claim holding roles' }),
   forwardClaims: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'claims passed to the router in the identity' }),
   jwks: Type.Object({
-    cooldownSeconds: Seconds(30, 3600),
-    cacheMaxAgeSeconds: Seconds(600, 86_400),
-    maxStaleSeconds: Seconds(3600, 604_800),
-    timeoutMs: Type.Integer({ minimum: 100, maximum: 30_000, default: 2_000 }),
-  }, { additionalProperties: false, default: {} }),
+    cooldownSeconds: { ...Seconds(30, 3600), description: 'at most one fetch per this long for an unknown kid, shared by all requests' },
+    cacheMaxAgeSeconds: { ...Seconds(600, 86_400), description: 'keys older than this are refreshed on use' },
+    maxStaleSeconds: { ...Seconds(3600, 604_800), description: 'while the endpoint fails, the last good keys serve this long' },
+    timeoutMs: Type.Integer({ minimum: 100, maximum: 30_000, default: 2_000, description: 'time a JWK set fetch may take' }),
+  }, { additionalProperties: false, default: {}, description: 'the fetching and caching of the jwksUrl key set' }),
 }, { additionalProperties: false });
 
 export const JwtAuthSchema = Type.Object({
-  issuers: Type.Array(JwtIssuerSchema, { minItems: 1 }),
+  issuers: Type.Array(JwtIssuerSchema, { minItems: 1, description: 'each with exactly one key source: jwksUrl, keyFiles, or a shared secret' }),
   cacheSize: Type.Integer({ minimum: 0, default: 10_000, description: 'verified tokens kept until they expire' }),
   // Below edge.limits.maxHeaderBytes (16 KiB), so a large token gets its own 401 and reason, not a 431.
   maxTokenBytes: Type.Integer({ minimum: 1024, maximum: 65_536, default: 8192, description: 'a longer bearer token is refused (401 invalid_token, "token too large") before it is parsed' }),
-}, { additionalProperties: false });
+}, { additionalProperties: false, description: 'JWT bearer tokens, verified against each issuer\'s keys' });
 
 export type JwtAuthConfig = Static<typeof JwtAuthSchema>;
 export type JwtIssuerConfig = Static<typeof JwtIssuerSchema>;

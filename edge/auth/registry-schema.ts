@@ -20,7 +20,7 @@ type Registered = AuthMethodSchemaEntry['name'];
 /** Does not compile unless this registry holds exactly the names both tiers know. */
 export const REGISTERED_AS_SHARED: [Exclude<EdgeAuthMethodName, Registered> | Exclude<Registered, EdgeAuthMethodName>] extends [never] ? true : never = true;
 
-export const AuthSchema = optionalSections(AUTH_METHODS, { additionalProperties: false, default: {} });
+export const AuthSchema = optionalSections(AUTH_METHODS, { additionalProperties: false, default: {}, description: 'the authentication methods routes may use' });
 
 export type AuthConfig = Static<typeof AuthSchema>;
 

@@ -10,18 +10,18 @@ type Exchangeable = Exclude<EdgeAuthMethodName, 'session'>;
 const EXCHANGEABLE = AUTH_METHOD_NAMES.filter((m): m is Exchangeable => m !== 'session');
 
 export const SessionAuthSchema = Type.Object({
-  cookieName: Type.String({ default: 'gh_session', pattern: '^[A-Za-z0-9_-]+$' }),
+  cookieName: Type.String({ default: 'gh_session', pattern: '^[A-Za-z0-9_-]+$', description: 'the session cookie' }),
   // Path and domain go verbatim into Set-Cookie: no ';', ',' or whitespace, which would add attributes.
-  domain: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9.-]+$' })),
-  path: Type.String({ default: '/', pattern: '^/[\\x21-\\x2b\\x2d-\\x3a\\x3c-\\x7e]*$' }),
-  sameSite: Type.Union([Type.Literal('strict'), Type.Literal('lax'), Type.Literal('none')], { default: 'lax' }),
-  idleSeconds: Type.Integer({ minimum: 60, default: 1800 }),
-  absoluteSeconds: Type.Integer({ minimum: 60, default: 43200 }),
-  touchIntervalSeconds: Type.Integer({ minimum: 1, default: 60 }),
-  loginPath: Type.String({ pattern: '^/', default: '/auth/session' }),
-  logoutPath: Type.String({ pattern: '^/', default: '/auth/logout' }),
-  exchange: Type.Array(oneOf(EXCHANGEABLE), { minItems: 1, default: ['jwt', 'api-key'] }),
-}, { additionalProperties: false });
+  domain: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9.-]+$', description: 'the cookie\'s Domain attribute' })),
+  path: Type.String({ default: '/', pattern: '^/[\\x21-\\x2b\\x2d-\\x3a\\x3c-\\x7e]*$', description: 'the cookie\'s Path attribute' }),
+  sameSite: Type.Union([Type.Literal('strict'), Type.Literal('lax'), Type.Literal('none')], { default: 'lax', description: 'the cookie\'s SameSite attribute' }),
+  idleSeconds: Type.Integer({ minimum: 60, default: 1800, description: 'a session unused this long ends' }),
+  absoluteSeconds: Type.Integer({ minimum: 60, default: 43200, description: 'a session ends this long after login, whatever happens' }),
+  touchIntervalSeconds: Type.Integer({ minimum: 1, default: 60, description: 'a busy session extends its idle expiry at most once per this long' }),
+  loginPath: Type.String({ pattern: '^/', default: '/auth/session', description: 'POST here with a credential to get a session (201)' }),
+  logoutPath: Type.String({ pattern: '^/', default: '/auth/logout', description: 'POST here to end the session' }),
+  exchange: Type.Array(oneOf(EXCHANGEABLE), { minItems: 1, default: ['jwt', 'api-key'], description: 'the credentials accepted at loginPath' }),
+}, { additionalProperties: false, description: 'server-side sessions in Redis, exchanged for another credential at loginPath; needs redis' });
 
 export type SessionAuthConfig = Static<typeof SessionAuthSchema>;
 

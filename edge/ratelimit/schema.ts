@@ -8,7 +8,7 @@ import { policy } from '../../shared/config/policy-schema.js';
 export const RateLimitWindowSchema = Type.Object({
   name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', description: 'the window name in RateLimit headers' }),
   limit: Type.Integer({ minimum: 1, description: 'requests admitted per period' }),
-  periodSeconds: Type.Integer({ minimum: 1 }),
+  periodSeconds: Type.Integer({ minimum: 1, description: 'the window\'s length: limit requests at once, then one per periodSeconds / limit' }),
 }, { additionalProperties: false });
 
 export const RateLimitPolicySchema = Type.Object({
@@ -17,7 +17,7 @@ export const RateLimitPolicySchema = Type.Object({
     default: 'consumer',
     description: 'consumer, api-key, ip (the trusted-proxy-aware client address) or header:<name>',
   }),
-  windows: Type.Array(RateLimitWindowSchema, { minItems: 1 }),
+  windows: Type.Array(RateLimitWindowSchema, { minItems: 1, description: 'every window is enforced at once' }),
   onRedisFailure: Type.Union([Type.Literal('open'), Type.Literal('closed')], {
     default: 'open',
     description: 'open: each edge counts locally against its share of the limit; closed: 503',

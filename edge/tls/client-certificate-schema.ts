@@ -7,7 +7,7 @@ export const ConsumerFromSchema = Type.Union([
   Type.Literal('subject-cn'), Type.Literal('san-dns'), Type.Literal('san-uri'), Type.Literal('san-email'),
 ], { default: 'subject-cn', description: 'which certificate field names the consumer' });
 
-export const MtlsAuthSchema = Type.Object({ consumerFrom: ConsumerFromSchema }, { additionalProperties: false });
+export const MtlsAuthSchema = Type.Object({ consumerFrom: ConsumerFromSchema }, { additionalProperties: false, description: 'a verified client certificate as the credential; needs edge.tls.clientCertificates' });
 
 export type ConsumerFrom = Static<typeof ConsumerFromSchema>;
 export type MtlsAuthConfig = Static<typeof MtlsAuthSchema>;

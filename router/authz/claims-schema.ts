@@ -7,8 +7,8 @@ import { authzRule, problem, Strict } from './rule-schema.js';
 
 export const ClaimRuleSchema = Type.Object({
   claim: Type.String({ minLength: 1, description: 'a claim name, or a dotted path such as org.id' }),
-  equals: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
-  oneOf: Type.Optional(Type.Array(Type.Union([Type.String(), Type.Number()]), { minItems: 1 })),
+  equals: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Boolean()], { description: 'the value the claim must have' })),
+  oneOf: Type.Optional(Type.Array(Type.Union([Type.String(), Type.Number()]), { minItems: 1, description: 'the values the claim may have' })),
   pattern: Type.Optional(Type.String({ minLength: 1, description: 'a regular expression tested against a string claim, anchored only as written' })),
 }, Strict);
 
@@ -17,7 +17,7 @@ export type ClaimRule = Static<typeof ClaimRuleSchema>;
 export const claimsRule = authzRule({
   name: 'claims',
   key: 'claims',
-  schema: Type.Array(ClaimRuleSchema, { minItems: 1 }),
+  schema: Type.Array(ClaimRuleSchema, { minItems: 1, description: 'rules on the claims the edge forwarded (forwardClaims), each with exactly one of equals, oneOf or pattern' }),
   crossCheck: (rules) => {
     const problems: Problem[] = [];
     rules.forEach((rule, i) => {

@@ -4,9 +4,9 @@ import { Type, type Static } from '@sinclair/typebox';
 import { authzRule, Name, problem, Strict } from './rule-schema.js';
 
 const ConsumersRuleSchema = Type.Object({
-  allow: Type.Optional(Type.Array(Name, { description: 'when given, only these consumers' })),
-  deny: Type.Optional(Type.Array(Name, { description: 'refused even when also allowed' })),
-}, Strict);
+  allow: Type.Optional(Type.Array(Name, { description: 'the only consumers admitted, when given' })),
+  deny: Type.Optional(Type.Array(Name, { description: 'consumers refused, even when also allowed' })),
+}, { ...Strict, description: 'consumer names allowed or refused; deny always wins' });
 
 export type ConsumersRule = Static<typeof ConsumersRuleSchema>;
 

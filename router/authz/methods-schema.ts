@@ -8,7 +8,7 @@ import { authzRule } from './rule-schema.js';
 
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
-export const methodsRule = authzRule({ name: 'methods', key: 'methods', schema: Type.Array(oneOf(HTTP_METHODS), { minItems: 1 }) });
+export const methodsRule = authzRule({ name: 'methods', key: 'methods', schema: Type.Array(oneOf(HTTP_METHODS), { minItems: 1, description: 'HTTP methods allowed' }) });
 
 export const authMethodsRule = authzRule({
   name: 'auth-methods',

@@ -12,7 +12,7 @@ export type { ClaimRule } from './claims-schema.js';
 
 export const AuthzPolicySchema = optionalSections(AUTHZ_RULES, Strict);
 
-export const AuthzDefaultSchema = Type.Union([Type.Literal('deny'), Type.Literal('allow')], { default: 'deny' });
+export const AuthzDefaultSchema = Type.Union([Type.Literal('deny'), Type.Literal('allow')], { default: 'deny', description: 'the decision for a route without authz' });
 
 export type AuthzPolicy = Static<typeof AuthzPolicySchema>;
 export type AuthzDefault = Static<typeof AuthzDefaultSchema>;

@@ -4,8 +4,8 @@ import { Type, type Static } from '@sinclair/typebox';
 import { authzRule, Name, problem, Strict } from './rule-schema.js';
 
 const GrantRuleSchema = Type.Object({
-  allOf: Type.Optional(Type.Array(Name, { minItems: 1, description: 'every one must be held' })),
-  anyOf: Type.Optional(Type.Array(Name, { minItems: 1, description: 'at least one must be held' })),
+  allOf: Type.Optional(Type.Array(Name, { minItems: 1, description: 'names that must all be held' })),
+  anyOf: Type.Optional(Type.Array(Name, { minItems: 1, description: 'names of which at least one must be held' })),
 }, Strict);
 
 export type GrantRule = Static<typeof GrantRuleSchema>;
@@ -14,5 +14,5 @@ const checkGrants = (key: string) => (rule: GrantRule) => (rule.allOf === undefi
   ? [problem(`${key}: expected allOf or anyOf, found an empty object (it would allow everyone)`)]
   : []);
 
-export const scopesRule = authzRule({ name: 'scopes', key: 'scopes', schema: GrantRuleSchema, crossCheck: checkGrants('scopes') });
-export const rolesRule = authzRule({ name: 'roles', key: 'roles', schema: GrantRuleSchema, crossCheck: checkGrants('roles') });
+export const scopesRule = authzRule({ name: 'scopes', key: 'scopes', schema: { ...GrantRuleSchema, description: 'scopes the caller must hold' }, crossCheck: checkGrants('scopes') });
+export const rolesRule = authzRule({ name: 'roles', key: 'roles', schema: { ...GrantRuleSchema, description: 'roles the caller must hold' }, crossCheck: checkGrants('roles') });

@@ -23,12 +23,12 @@ export const BALANCER_ALGORITHMS = [
 export type BalancerAlgorithm = (typeof BALANCER_ALGORITHMS)[number]['name'];
 
 export const BalancerSchema = Type.Object({
-  algorithm: oneOf(namesOf(BALANCER_ALGORITHMS), { default: 'round-robin' }),
+  algorithm: oneOf(namesOf(BALANCER_ALGORITHMS), { default: 'round-robin', description: 'the balancing algorithm' }),
   hashOn: Type.Optional(Type.String({
     pattern: '^(header:[a-z0-9-]+|cookie:[A-Za-z0-9_-]+|client-ip)$',
     description: 'the affinity key for ring-hash and maglev',
   })),
-}, { additionalProperties: false, default: {} });
+}, { additionalProperties: false, default: {}, description: 'the choice of an instance for each request' });
 
 export type BalancerConfig = Static<typeof BalancerSchema>;
 

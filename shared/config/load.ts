@@ -126,7 +126,7 @@ function describe(e: ErrorObject, doc: Document, lines: LineCounter): string {
     case 'required':
       return `${where(path, doc, lines)}${fieldName([...path, String(p.missingProperty)])}: is required but missing`;
     case 'additionalProperties':
-      return `${where(path, doc, lines)}${fieldName([...path, String(p.additionalProperty)])}: unknown field (check the spelling; see the config reference in README.md)`;
+      return `${where(path, doc, lines)}${fieldName([...path, String(p.additionalProperty)])}: unknown field (check the spelling; see docs/configuration.md)`;
     default: {
       const found = doc.getIn(path);
       const expected = (e.parentSchema as { description?: string } | undefined)?.description;

@@ -5,11 +5,11 @@ import { Type, type Static } from '@sinclair/typebox';
 /** The registration settings; each user gives its own default service name. */
 export function selfRegistrationSchema(defaultService: string) {
   return Type.Object({
-    service: Type.String({ minLength: 1, default: defaultService }),
+    service: Type.String({ minLength: 1, default: defaultService, description: 'the service name registered in Consul' }),
     advertiseAddress: Type.Optional(Type.String({ minLength: 1, description: 'the address others use; default: the listen host' })),
-    tags: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
-    checkIntervalSeconds: Type.Integer({ minimum: 1, default: 2 }),
-    deregisterCriticalAfterSeconds: Type.Integer({ minimum: 60, default: 300 }),
+    tags: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'tags of the registration' }),
+    checkIntervalSeconds: Type.Integer({ minimum: 1, default: 2, description: 'how often Consul checks the readiness endpoint' }),
+    deregisterCriticalAfterSeconds: Type.Integer({ minimum: 60, default: 300, description: 'Consul removes a registration critical this long' }),
     antiEntropySeconds: Type.Integer({ minimum: 1, default: 5, description: 'how often the local agent is asked whether it still holds this registration; a forgotten one is registered again' }),
   }, { additionalProperties: false });
 }

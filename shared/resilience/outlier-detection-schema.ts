@@ -8,7 +8,7 @@ export const OutlierSchema = Type.Object({
   baseEjectionMs: Type.Integer({ minimum: 1, default: 5_000, description: 'first ejection; each repeat doubles it' }),
   maxEjectionMs: Type.Integer({ minimum: 1, default: 300_000, description: 'cap of the back-off; also how long an instance must stay healthy for it to reset' }),
   maxEjectedPercent: Type.Integer({ minimum: 0, maximum: 100, default: 50, description: 'above this share ejected, all instances are tried (panic mode)' }),
-}, { additionalProperties: false, default: {} });
+}, { additionalProperties: false, default: {}, description: 'passive health checking: an instance whose attempts keep failing is ejected for a while' });
 
 export type OutlierConfig = Static<typeof OutlierSchema>;
 

@@ -10,8 +10,8 @@ export const RetrySchema = Type.Object({
   retryOn: Type.Array(Type.Union([
     Type.Literal('connect-failure'), Type.Literal('reset'),
     Type.Literal('status-503'), Type.Literal('status-502'), Type.Literal('status-504'),
-  ]), { uniqueItems: true, default: ['connect-failure', 'reset', 'status-503'] }),
-}, { additionalProperties: false, default: {} });
+  ]), { uniqueItems: true, default: ['connect-failure', 'reset', 'status-503'], description: 'what is retried on another instance: a failed connect for any method, a reset or a status only for idempotent ones' }),
+}, { additionalProperties: false, default: {}, description: 'retries on another instance, within a budget' });
 
 export type RetryConfig = Static<typeof RetrySchema>;
 
