@@ -13,20 +13,19 @@ import { AUTHZ_RULES } from '../../router/authz/registry-schema.js';
 import { IDENTITY_METHOD_NAMES } from '../../shared/auth-methods-schema.js';
 
 const FILE = '/etc/gatehouse/gatehouse.yaml';
+/** A router with one route to one service; `route` adds lines to the route, `rest` sections to the file. */
 const config = (route: string, rest = '') => `
-router:
-  listen: { port: 9080 }
-  admin: { port: 9081 }
+services:
+  orders:
+    static: [http://10.0.0.5:8080]
+identity:
+  keys: [{ id: k1, secret: 0123456789abcdef0123456789abcdef }]
+router: { listen: { port: 9080 }, admin: { port: 9081 } }
 routes:
   - name: orders
     match: { pathPrefix: /orders }
     service: orders
 ${route}
-identity:
-  keys: [{ id: k1, secret: 0123456789abcdef0123456789abcdef }]
-services:
-  orders:
-    static: [http://10.0.0.5:8080]
 ${rest}`;
 
 function problems(text: string): string[] {
