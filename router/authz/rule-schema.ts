@@ -3,10 +3,11 @@
 // policy is blamed as a whole, at routes[i].authz). Schema only.
 import { Type } from '@sinclair/typebox';
 import { policy } from '../../shared/config/policy-schema.js';
+import { Strict } from '../../shared/config/schema.js';
 
 export const authzRule = policy<undefined>();
 
-export const Strict = { additionalProperties: false } as const;
+export { Strict };
 export const Name = Type.String({ minLength: 1 });
 
 /** A problem of a rule, blamed on the policy it sits in. */
