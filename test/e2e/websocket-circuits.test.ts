@@ -1,0 +1,143 @@
+// WebSocket handshakes choose their instance the way requests do, through the
+// same circuits: a handshake is refused 503 circuit_open exactly as a plain
+// request is when no circuit admits it, and never lands on an instance whose
+// circuit is open. Real `ws` client and server, real tiers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo, type Socket } from 'node:net';
+import { readFileSync } from 'node:fs';
+import { WebSocket, WebSocketServer, type ClientOptions } from 'ws';
+import { startGateway, startTier, configFrom, certificates, TEST_IDENTITY, type Gateway } from '../harness/gateway.js';
+import { freePort } from '../harness/ports.js';
+import { rawRequest } from '../harness/raw.js';
+
+const ROUTES = [{ name: 'ws', match: { pathPrefix: '/' }, service: 'ws', websocket: true, auth: { anonymous: true } }];
+// Ejection off and retries unbudgeted: what keeps a broken instance out is its circuit alone, open long
+// enough not to probe again during the test however busy the machine.
+const CIRCUIT_ONLY = {
+  outlierDetection: { consecutiveFailures: 1000 },
+  retry: { attempts: 2, minRetriesPerSecond: 1000 },
+  circuitBreaker: { openMs: 60_000 },
+};
+
+/** An echoing WebSocket server that also answers plain requests. */
+async function wsBackend(): Promise<{ url: string; handshakes: () => number; close: () => Promise<void> }> {
+  let handshakes = 0;
+  const wss = new WebSocketServer({ noServer: true });
+  wss.on('connection', (ws) => ws.on('message', (data) => ws.send(`echo:${String(data)}`)));
+  const server: Server = createServer((_req, res) => res.end('plain'));
+  server.on('upgrade', (req, socket, head) => {
+    handshakes++;
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    handshakes: () => handshakes,
+    close: () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+/** A port that takes connections and resets each at once: an instance that fails on its own. */
+async function resettingPort(): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
+  let connections = 0;
+  const server = createTcpServer((s: Socket) => { connections++; s.resetAndDestroy(); });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    connections: () => connections,
+    close: () => new Promise((r) => server.close(() => r())),
+  };
+}
+
+/** A handshake through the edge that must succeed: the message comes back echoed. */
+async function echoOverWebSocket(edgeUrl: string, text: string): Promise<string> {
+  const ca = readFileSync((await certificates).caFile);
+  // ws hands these TLS options to node:tls; its types list only some of them.
+  const ws = new WebSocket(`${edgeUrl.replace('https', 'wss')}/chat`, { ca, servername: 'localhost' } as ClientOptions);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      ws.once('open', resolve);
+      ws.once('unexpected-response', (_req, res) => reject(new Error(`handshake answered ${res.statusCode}`)));
+      ws.once('error', reject);
+    });
+    const reply = new Promise<string>((r) => ws.once('message', (d) => r(String(d))));
+    ws.send(text);
+    return await reply;
+  } finally {
+    ws.close();
+  }
+}
+
+const HANDSHAKE = 'GET /chat HTTP/1.1\r\nHost: localhost\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n';
+
+/** A service's open circuits as a tier's /ready reports them. */
+async function openCircuits(adminUrl: string, check: string, service: string): Promise<unknown> {
+  const ready = await (await fetch(`${adminUrl}/ready`)).json() as { checks: Record<string, { services: Record<string, { openCircuits: unknown }> }> };
+  return ready.checks[check]!.services[service]!.openCircuits;
+}
+
+test('with its only router\'s circuit open, a WebSocket handshake is refused 503 circuit_open, as a plain request is', async () => {
+  const dead = `http://127.0.0.1:${await freePort()}`; // nothing listens: connections are refused
+  const gw = await startGateway({
+    routes: ROUTES,
+    services: { ws: { static: ['http://127.0.0.1:9'] } },
+    routerService: { static: [dead], ...CIRCUIT_ONLY },
+  });
+  try {
+    for (let i = 0; i < 20; i++) assert.equal((await gw.get(`/x/${i}`)).status, 502, 'refused connections until the circuit opens');
+    const plain = await gw.get('/x');
+    assert.equal(plain.status, 503);
+    const handshake = await rawRequest(gw.edgeUrl, HANDSHAKE);
+    assert.equal(handshake.status, 503, handshake.raw);
+    const body = JSON.parse(handshake.body) as Record<string, unknown>;
+    assert.deepEqual({ ...body, requestId: undefined }, { ...plain.json(), requestId: undefined }, 'the same JSON error as the plain request');
+    assert.match(String(body.requestId), /^[0-9a-f-]{36}$/);
+    const line = gw.edge.logs.access().find((l) => l.upgrade === 'websocket')!;
+    assert.equal(line.status, 503);
+    assert.match(String(line.reason), /circuit open/);
+  } finally {
+    await gw.close();
+  }
+});
+
+test('with one of two routers open-circuited, WebSocket handshakes land only on the healthy one', async () => {
+  const backend = await wsBackend();
+  const broken = await resettingPort();
+  const services = { ws: { static: [backend.url] } };
+  const router = await startTier('router', configFrom({
+    routes: ROUTES, services, identity: TEST_IDENTITY, authorization: { default: 'allow' },
+    router: { listen: { port: await freePort() }, admin: { port: 0 }, trustedProxies: ['127.0.0.1'], shutdown: { drainDelayMs: 0 } },
+  }));
+  const gw: Gateway = await startGateway({ routes: ROUTES, services, routerService: { static: [broken.url, router.addresses.url], ...CIRCUIT_ONLY } });
+  try {
+    for (let i = 0; i < 60; i++) assert.equal((await gw.get(`/x/${i}`)).status, 200, `request ${i}`);
+    assert.deepEqual(await openCircuits(gw.edge.addresses.adminUrl, 'routers', 'gatehouse-router'), [broken.url]);
+    const tried = broken.connections();
+    for (let i = 0; i < 10; i++) assert.equal(await echoOverWebSocket(gw.edgeUrl, `m${i}`), `echo:m${i}`);
+    assert.equal(broken.connections(), tried, 'no handshake went to the router whose circuit is open');
+    assert.equal(backend.handshakes(), 10);
+  } finally {
+    await gw.close();
+    await router.runtime.close();
+    await Promise.all([backend.close(), broken.close()]);
+  }
+});
+
+test('with one of two backends open-circuited at the router, WebSocket handshakes land only on the healthy one', async () => {
+  const backend = await wsBackend();
+  const broken = await resettingPort();
+  const gw = await startGateway({ routes: ROUTES, services: { ws: { static: [broken.url, backend.url], ...CIRCUIT_ONLY } } });
+  try {
+    for (let i = 0; i < 60; i++) assert.equal((await gw.get(`/x/${i}`)).status, 200, `request ${i}`);
+    assert.deepEqual(await openCircuits(gw.router.addresses.adminUrl, 'discovery', 'ws'), [broken.url]);
+    const tried = broken.connections();
+    for (let i = 0; i < 10; i++) assert.equal(await echoOverWebSocket(gw.edgeUrl, `m${i}`), `echo:m${i}`);
+    assert.equal(broken.connections(), tried, 'no handshake went to the backend whose circuit is open');
+    assert.equal(backend.handshakes(), 10);
+  } finally {
+    await gw.close();
+    await Promise.all([backend.close(), broken.close()]);
+  }
+});
