@@ -58,11 +58,11 @@ export class Exchange {
   }
 }
 
-/** A client's WebSocket handshake: its connection, the bytes that came after the head, and whether a tunnel opened. */
+/** A client's WebSocket handshake: its connection, the bytes that came after the head, and the status it was answered (0 until then). */
 export interface ClientUpgrade {
   readonly socket: Duplex;
   readonly head: Buffer;
-  tunnelled: boolean;
+  status: number;
 }
 
 /**

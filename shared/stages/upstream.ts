@@ -11,7 +11,7 @@ import { traceparentOf } from '../trace.js';
 import { upstreamRequestHeaders } from '../http/headers.js';
 import { withoutCookies } from '../http/cookies.js';
 import { forward, requestBody } from '../proxy/forward.js';
-import { tunnel, TunnelRefused } from '../proxy/websocket.js';
+import { handshakeUpstream, openTunnel, relayRefusal, TunnelRefused, type HandshakeAnswer } from '../proxy/websocket.js';
 import type { UpstreamPools } from '../proxy/pools.js';
 import type { UpstreamService, Refusal } from '../discovery/upstream-service.js';
 import type { Instance } from '../discovery/instance.js';
@@ -107,16 +107,24 @@ async function tunnelTo(t: TierUpstream, u: UpstreamSettings, ex: Exchange, requ
   headers.host = t.preserveHost ? ex.authority : instance.authority;
   service.begin(instance);
   const started = performance.now();
+  let answer: HandshakeAnswer;
   try {
-    await tunnel(t.pools.get(instance.origin, service.connectTimeoutMs, service.connections.maxConnections), ex.path + ex.search, headers, u.timeoutMs, client, ex.requestId);
+    answer = await handshakeUpstream(t.pools.get(instance.origin, service.connectTimeoutMs, service.connections.maxConnections), ex.path + ex.search, headers, u.timeoutMs);
   } catch (err) {
-    // A connection refused or a handshake never answered is the instance's failure; an answer other than 101 is not.
+    // A connection refused or a handshake never answered is the instance's failure; an answer is not.
     service.end(instance, err instanceof TunnelRefused ? 'answered' : 'unanswered', performance.now() - started);
-    throw err instanceof TunnelRefused || (err as Error).name !== 'TimeoutError'
-      ? new GatewayError('upstream_unreachable', `upgrade refused upstream: ${(err as Error).message}`)
-      : new GatewayError('upstream_timeout', `no answer to the upgrade within ${u.timeoutMs} ms`);
+    const { code, message } = err as { code?: string; message: string };
+    throw code === 'UND_ERR_HEADERS_TIMEOUT'
+      ? new GatewayError('upstream_timeout', `no answer to the upgrade within ${u.timeoutMs} ms`)
+      : new GatewayError('upstream_unreachable', `upgrade refused upstream: ${message}`);
   }
-  service.end(instance, 'answered', performance.now() - started);
+  if (answer.socket !== undefined) {
+    service.end(instance, 'answered', performance.now() - started);
+    openTunnel(client, answer, ex.requestId);
+    return;
+  }
+  service.end(instance, answer.status >= 500 && t.errorAnswersFail ? 'error-answer' : 'answered', performance.now() - started);
+  ex.bytesOut = relayRefusal(client, answer, ex.requestId);
 }
 
 /** The first attempt's instance, or the 503 that says why there is none. */

@@ -94,6 +94,7 @@ test('with its only router\'s circuit open, a WebSocket handshake is refused 503
     const body = JSON.parse(handshake.body) as Record<string, unknown>;
     assert.deepEqual({ ...body, requestId: undefined }, { ...plain.json(), requestId: undefined }, 'the same JSON error as the plain request');
     assert.match(String(body.requestId), /^[0-9a-f-]{36}$/);
+    assert.equal(handshake.headers['x-request-id'], body.requestId);
     const line = gw.edge.logs.access().find((l) => l.upgrade === 'websocket')!;
     assert.equal(line.status, 503);
     assert.match(String(line.reason), /circuit open/);
@@ -139,5 +140,29 @@ test('with one of two backends open-circuited at the router, WebSocket handshake
   } finally {
     await gw.close();
     await Promise.all([backend.close(), broken.close()]);
+  }
+});
+
+test('with the router\'s only backend circuit open, a handshake through the edge gets the router\'s 503 circuit_open, as a plain request does', async () => {
+  const dead = `http://127.0.0.1:${await freePort()}`; // nothing listens: connections are refused
+  const gw = await startGateway({ routes: ROUTES, services: { ws: { static: [dead], ...CIRCUIT_ONLY } } });
+  try {
+    for (let i = 0; i < 20; i++) assert.equal((await gw.get(`/x/${i}`)).status, 502, 'refused connections until the circuit opens');
+    const plain = await gw.get('/x');
+    assert.equal(plain.status, 503);
+    const handshake = await rawRequest(gw.edgeUrl, HANDSHAKE);
+    assert.equal(handshake.status, 503, handshake.raw);
+    const body = JSON.parse(handshake.body) as Record<string, unknown>;
+    assert.deepEqual({ ...body, requestId: undefined }, { ...plain.json(), requestId: undefined }, 'the same JSON error as the plain request');
+    const id = handshake.headers['x-request-id'];
+    assert.equal(body.requestId, id);
+    const routerLine = gw.router.logs.access().find((l) => l.requestId === id)!;
+    assert.match(String(routerLine.reason), /circuit open/, 'the router refused it');
+    const edgeLine = gw.edge.logs.access().find((l) => l.requestId === id)!;
+    assert.equal(edgeLine.upgrade, 'websocket');
+    assert.equal(edgeLine.status, 503);
+    assert.equal(edgeLine.reason, undefined, 'the edge relayed the router\'s answer');
+  } finally {
+    await gw.close();
   }
 });
