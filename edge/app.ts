@@ -12,8 +12,8 @@ import { buildAdminApp } from '../shared/admin.js';
 import { connectRedis, redisCheck, closeRedis } from '../shared/redis.js';
 import { shutDown } from '../shared/shutdown.js';
 import { listenOn, type TierRuntime } from '../shared/runtime.js';
-import { edgePipeline, edgeForward, edgeRouteStages, ROUTER_SERVICE } from './pipeline.js';
-import { attachWebSocketProxy } from '../shared/proxy/websocket.js';
+import { edgePipeline, edgeRoute, ROUTER_SERVICE } from './pipeline.js';
+import { acceptUpgrades } from '../shared/proxy/websocket.js';
 import { AssertionSigner } from '../shared/identity.js';
 import { buildAuthMethods } from './auth/methods.js';
 import { guardSlowClients } from './slow-clients.js';
@@ -31,14 +31,17 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
   const trust = compileTrust(ec.trustedProxies);
   const redis = config.redis ? connectRedis(config.redis, log) : undefined;
   const auth = buildAuthMethods(config, redis, log);
-  const authDeps = { ...auth, signer: new AssertionSigner(config.identity), realm: ec.realm };
+  const authDeps = { ...auth, realm: ec.realm };
   const limits = buildRateLimits(config, redis, log);
-  const routes = new RouteTable(config.routes, (route) => edgeRouteStages(route, { auth: authDeps, stripHeaders: ec.stripHeaders, ...limits }));
   const routers = new ServiceDirectory({ [ROUTER_SERVICE]: ec.router }, config.consul, log, 'edge');
+  const routerService = routers.service(ROUTER_SERVICE)!;
+  const routes = new RouteTable(config.routes, (route) => edgeRoute(route, { auth: authDeps, stripHeaders: ec.stripHeaders, ...limits }, routerService));
   const pools = new UpstreamPools();
   const certificates = new CertificateStore(ec.tls, log);
-  const deps = { trust, routes, routers, pools, maxHeaderBytes: ec.limits.maxHeaderBytes, maxHeaderCount: ec.limits.maxHeaderCount };
-  const pipeline = edgePipeline(deps);
+  const pipeline = edgePipeline({
+    trust, routes, pools, signer: new AssertionSigner(config.identity), sessions: auth.sessions,
+    maxHeaderBytes: ec.limits.maxHeaderBytes, maxHeaderCount: ec.limits.maxHeaderCount,
+  });
   const app = buildTierApp({
     log, trust, timeouts: ec.timeouts, isDraining: () => runtime.draining,
     tls: {
@@ -46,15 +49,10 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
       options: { ...certificates.serverOptions(), settings: { maxConcurrentStreams: 100, maxHeaderListSize: ec.limits.maxHeaderBytes } },
       sessionTimeoutMs: ec.timeouts.keepAliveMs,
     },
-    ...(auth.sessions && { fastifyPaths: new Set([auth.sessions.loginPath, auth.sessions.logoutPath]) }),
     ...(ec.tls.hsts && { responseHeaders: { 'strict-transport-security': hstsHeaderValue(ec.tls.hsts) } }),
     stages: pipeline,
   });
-  attachWebSocketProxy(app.server, { stages: pipeline.slice(0, -1), forward: edgeForward(deps), trust, log });
-  if (auth.sessions) {
-    app.post(auth.sessions.loginPath, auth.sessions.login);
-    app.post(auth.sessions.logoutPath, auth.sessions.logout);
-  }
+  acceptUpgrades(app.server, { stages: pipeline, trust, log });
   app.server.maxConnections = ec.limits.maxConnections;
   // Order matters: each takes over the 'connection' listeners registered before it. The per-client cap goes
   // first so that the PROXY gate runs it once the header is read: it then counts the client the header names,

@@ -8,10 +8,9 @@ import { UpstreamPools } from '../shared/proxy/pools.js';
 import { compileTrust } from '../shared/http/forwarded.js';
 import { buildTierApp } from '../shared/tier-app.js';
 import { buildAdminApp, isReady, type ReadinessChecks } from '../shared/admin.js';
-import { connectRedis, redisCheck, closeRedis } from '../shared/redis.js';
 import { listenOn, type TierRuntime } from '../shared/runtime.js';
-import { routerPipeline, routerForward, routerRouteStages } from './pipeline.js';
-import { attachWebSocketProxy } from '../shared/proxy/websocket.js';
+import { routerPipeline, routerRoute } from './pipeline.js';
+import { acceptUpgrades } from '../shared/proxy/websocket.js';
 import { AssertionVerifier } from '../shared/identity.js';
 import { SelfRegistration } from '../shared/discovery/self-registration.js';
 import { shutDown } from '../shared/shutdown.js';
@@ -20,14 +19,14 @@ import { routerTarget } from './registration.js';
 export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): TierRuntime {
   const rc: RouterConfig = config.router!;
   const trust = compileTrust(rc.trustedProxies);
-  const routes = new RouteTable(config.routes, (route) => routerRouteStages(route, config.authorization.default));
   const directory = new ServiceDirectory(usedServices(config), config.consul, log);
+  const routes = new RouteTable(config.routes, (route) => routerRoute(route, config.authorization.default, directory));
   const pools = new UpstreamPools();
-  const redis = config.redis ? connectRedis(config.redis, log) : undefined;
-  const deps = { trust, routes, directory, pools, verifier: new AssertionVerifier(config.identity) };
-  const pipeline = routerPipeline(deps);
+  // No Redis connection: nothing the router runs uses Redis (config.redis is the edge's), and a connection
+  // would only make its readiness wait on a Redis it never asks anything.
+  const pipeline = routerPipeline({ trust, routes, pools, verifier: new AssertionVerifier(config.identity) });
   const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, stages: pipeline });
-  attachWebSocketProxy(app.server, { stages: pipeline.slice(0, -1), forward: routerForward(deps), trust, log });
+  acceptUpgrades(app.server, { stages: pipeline, trust, log });
 
   const registration = rc.register && config.consul ? new SelfRegistration(rc.register, config.consul, log) : undefined;
 
@@ -35,7 +34,6 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
     config: { ok: true },
     serving: { ok: !runtime.draining },
     discovery: { ...directory.status(), ok: directory.status().ready },
-    ...(redis && { redis: redisCheck(redis) }),
     ...(registration && { registration: registration.status() }),
   });
   const runtime: TierRuntime = {
@@ -57,7 +55,6 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
         async closeClients() {
           directory.close();
           await pools.close();
-          if (redis) await closeRedis(redis);
         },
       });
     },

@@ -2,10 +2,12 @@
 // everything the router does to a request.
 import type { Stage } from '../shared/exchange.js';
 import { identify } from '../shared/stages/identify.js';
+import { filterMethod } from '../shared/stages/filter-method.js';
 import { normalizePath } from '../shared/stages/normalize-path.js';
 import { checkFraming } from '../shared/stages/check-framing.js';
 import { matchRoute } from '../shared/stages/match-route.js';
-import { forwardUpstream, type ForwardSettings } from '../shared/stages/forward-upstream.js';
+import { upstream } from '../shared/stages/upstream.js';
+import { upstreamSettings, type RoutePlan } from '../shared/stages/route-plan.js';
 import type { RouteTable } from '../shared/routing/route-table.js';
 import type { ServiceDirectory } from '../shared/discovery/directory.js';
 import type { UpstreamPools } from '../shared/proxy/pools.js';
@@ -19,37 +21,33 @@ import type { RouterRouteConfig } from './schema.js';
 
 export interface RouterDeps {
   readonly trust: TrustFn;
-  readonly routes: RouteTable<readonly Stage[]>;
-  readonly directory: ServiceDirectory;
+  readonly routes: RouteTable<RoutePlan>;
   readonly pools: UpstreamPools;
   readonly verifier: AssertionVerifier;
 }
 
+/** Every request, and every WebSocket handshake (shared/proxy/websocket.ts), runs this list. */
 export function routerPipeline(d: RouterDeps): Stage[] {
+  // The backend gets its own Host; its 5xx is its own, so outlier detection may eject that instance (never its circuit).
+  const towardsBackends = { pools: d.pools, preserveHost: false, errorAnswersFail: true };
   return [
     identify(d.trust, 'http'),   // request id, W3C trace (child span), X-Forwarded-* from trusted edges only
+    filterMethod,                // 404 for a method no route can name (TRACE, PROPFIND...), before any work
     checkFraming,                // reachable directly too: the same framing checks as the edge
     normalizePath,               // the router is reachable directly: normalise again, never trust the edge did
     verifyIdentity(d.verifier),  // 401 unless a valid edge-signed identity assertion came with the request
     matchRoute(d.routes),        // 404 when no route matches
     runRouteStages,              // the route's own chain, below
-    forwardUpstream(routerForward(d)), // the service's balancer over passing instances, retries, breaker; 502/503/504 on failure
-    // A WebSocket handshake runs every stage above, then shared/proxy/websocket.ts tunnels instead of forwarding.
+    upstream(towardsBackends),   // the service's balancer over passing instances whose circuit admits them, retries; forwarded, or tunnelled (WebSocket); 502/503/504
   ];
 }
 
-export function routerForward(d: RouterDeps): ForwardSettings {
-  return {
-    directory: d.directory,
-    pools: d.pools,
-    serviceOf: (ex) => ex.route!.config.service,
-    timeoutOf: (ex) => ex.route!.config.timeoutMs,
-    preserveHost: false,
-    errorAnswersFail: true, // a backend's 5xx is its own: outlier detection may eject that instance (never its circuit)
-  };
+/** Each route's plan, built once when the config loads: its chain, and its service with the route's timeouts. */
+export function routerRoute(route: RouterRouteConfig, authzDefault: 'deny' | 'allow', directory: ServiceDirectory): RoutePlan {
+  return { stages: routerRouteStages(route, authzDefault), upstream: upstreamSettings(route, directory.service(route.service)!, 0) };
 }
 
-/** Each route's chain, built once when the config loads. */
+/** Each route's chain. */
 export function routerRouteStages(route: RouterRouteConfig, authzDefault: 'deny' | 'allow'): Stage[] {
   const edits = transform(route);
   return [

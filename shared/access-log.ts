@@ -1,5 +1,5 @@
 // The one access-log line per request, the same shape on both tiers and for
-// every kind of reply (proxied, refused by a stage, or served by fastify),
+// every kind of reply (proxied, refused or answered by a stage, or a tunnel),
 // written once, when the exchange really ended: its response's 'close', which
 // comes once whether the last byte went out or the stream or connection was
 // cut first. It must never say more than happened: the status only if one was

@@ -29,7 +29,7 @@ export type ErrorCode = keyof typeof ERRORS;
 
 /** Thrown (or passed) inside a tier; the tier's error handler turns it into the reply. */
 export class GatewayError extends Error {
-  /** For upstream failures: what kind, so the forward stage can decide on a retry. */
+  /** For upstream failures: what kind, so the upstream stage can decide on a retry. */
   failure?: 'connect-failure' | 'reset' | 'status-504';
   /** For upstream failures: the instance itself failed to answer, as its circuit and outlier detection count it. */
   instanceFailed?: boolean;

@@ -6,7 +6,7 @@ import type { TraceContext } from './trace.js';
 import type { Forwarded } from './http/forwarded.js';
 import type { CompiledRoute } from './routing/route-table.js';
 import type { Identity } from './auth-types.js';
-import type { Readable } from 'node:stream';
+import type { Duplex, Readable } from 'node:stream';
 
 export class Exchange {
   trace: TraceContext | undefined = undefined;
@@ -44,6 +44,8 @@ export class Exchange {
   rawStatus = 0;
   /** Attempts beyond the first that this request needed (retries to other instances). */
   retries = 0;
+  /** Set on a WebSocket handshake: the upstream stage then tunnels to the instance instead of forwarding. */
+  upgrade: ClientUpgrade | undefined = undefined;
   readonly startedAt = performance.now();
 
   constructor(readonly requestId: string) {}
@@ -54,6 +56,13 @@ export class Exchange {
     this.aborted = outcome;
     this.abortReason = reason;
   }
+}
+
+/** A client's WebSocket handshake: its connection, the bytes that came after the head, and the status it was answered (0 until then). */
+export interface ClientUpgrade {
+  readonly socket: Duplex;
+  readonly head: Buffer;
+  status: number;
 }
 
 /**

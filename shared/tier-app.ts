@@ -1,23 +1,18 @@
-// The public server of both tiers. The pipeline runs in the hand-written
-// request listener of http/gateway-handler.ts; fastify owns the listener's
-// life (listen, drain, close, client errors) and serves only the endpoints a
-// tier registers on it (the edge's session login/logout), with the same JSON
-// errors and access line. Tiers differ only in TLS and their stages.
+// The public server of both tiers. Every request runs the pipeline in the
+// hand-written request listener of http/gateway-handler.ts; fastify owns the
+// listener's life (listen, drain, close, client errors) and serves no request
+// itself. Tiers differ only in TLS and their stages.
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import { createSecureServer, type SecureServerOptions } from 'node:http2';
 import type { Socket } from 'node:net';
-import fastify, { type FastifyInstance, type FastifyServerOptions, type FastifyRequest } from 'fastify';
+import fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Logger } from 'pino';
-import { Exchange } from './exchange.js';
-import { rawErrorResponse, sendError, type ErrorCode } from './errors.js';
+import { rawErrorResponse, type ErrorCode } from './errors.js';
 import { peerAddress } from './http/peer-address.js';
 import type { TimeoutsConfig } from './config/schema.js';
 import { baseServerOptions } from './http/server-options.js';
-import { gatewayHandler, replyWithError, type GatewayHandlerOptions, type RequestListener } from './http/gateway-handler.js';
-import { requestIdOf } from './http/request-id.js';
-import { withoutQuery } from './routing/path.js';
-import { accessLineAtClose } from './access-log.js';
+import { gatewayHandler, type GatewayHandlerOptions, type RequestListener } from './http/gateway-handler.js';
 import { refuseOnSocket, responseInFlight } from './http/socket-refusal.js';
 import type { RawRequest, RawResponse } from './http/gateway-io.js';
 
@@ -25,44 +20,22 @@ export interface TierAppOptions extends GatewayHandlerOptions {
   readonly timeouts: TimeoutsConfig;
   /** TLS with HTTP/2 and HTTP/1.1 (the edge); none for the router. */
   readonly tls?: { readonly options: SecureServerOptions; readonly sessionTimeoutMs: number };
-  /** Exact paths (POST only) served by routes registered on the fastify instance instead of the pipeline. */
-  readonly fastifyPaths?: ReadonlySet<string>;
 }
 
 export function buildTierApp(o: TierAppOptions): FastifyInstance {
-  const app = fastify({
+  return fastify({
     ...baseServerOptions(o.log),
     ...(o.tls && { http2: true, https: o.tls.options, http2SessionTimeout: o.tls.sessionTimeoutMs }),
-    serverFactory: (fastifyHandler: RequestListener) => createTierServer(o, fastifyHandler),
-    genReqId: (raw: RawRequest) => requestIdOf(raw, o.trust),
+    // fastify's own handler is never called: the pipeline serves every request.
+    serverFactory: () => createTierServer(o),
     forceCloseConnections: 'idle',
     clientErrorHandler: clientError(o.log),
   } as unknown as FastifyServerOptions) as unknown as FastifyInstance;
-
-  app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', (_req, _payload, done) => done(null));
-  app.decorateRequest('exchange', null as unknown as Exchange);
-  app.setErrorHandler((err, request, reply) => replyWithError(o.log, err, exchangeOf(request), request, reply));
-  app.setNotFoundHandler((request, reply) => sendError(reply, 'not_found', request.id));
-  // The few endpoints fastify serves reply like the pipeline does: with the request id and the tier's own headers (HSTS).
-  const always = Object.entries(o.responseHeaders ?? {});
-  // The same one line at the response's close as the pipeline's (fastify's onResponse misses a client that left).
-  const logAtClose = accessLineAtClose(o.log);
-  app.addHook('onRequest', (request, reply, done) => {
-    logAtClose(reply.raw as RawResponse, exchangeOf(request));
-    reply.header('x-request-id', request.id);
-    for (const [name, value] of always) reply.header(name, value);
-    done();
-  });
-  return app;
 }
 
-function createTierServer(o: TierAppOptions, fastifyHandler: RequestListener) {
+function createTierServer(o: TierAppOptions) {
   const gateway = gatewayHandler(o);
-  const paths = o.fastifyPaths;
-  const listener: RequestListener = paths === undefined || paths.size === 0 ? gateway
-    : (req, res) => (req.method === 'POST' && paths.has(withoutQuery(req.url ?? '')) ? fastifyHandler : gateway)(req, res);
-  const server = o.tls ? secureServer(o.tls, o.timeouts, listener) : plainServer(o.timeouts, listener);
+  const server = o.tls ? secureServer(o.tls, o.timeouts, gateway) : plainServer(o.timeouts, gateway);
   server.on('connect', refuseConnect(o.log, gateway));
   return server;
 }
@@ -84,18 +57,6 @@ function plainServer(t: TimeoutsConfig, listener: RequestListener) {
   server.keepAliveTimeout = t.keepAliveMs;
   server.setTimeout(t.requestMs);
   return server;
-}
-
-
-declare module 'fastify' {
-  interface FastifyRequest {
-    exchange: Exchange;
-  }
-}
-
-function exchangeOf(request: FastifyRequest): Exchange {
-  request.exchange ??= new Exchange(request.id);
-  return request.exchange;
 }
 
 /**

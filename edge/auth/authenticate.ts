@@ -1,6 +1,6 @@
-// Stage: authenticate the request with the route's methods and attach the
-// signed identity assertion for the router. Built once per route; a route's
-// unused methods cost nothing. Refusals are 401 with an RFC 6750
+// Stage: authenticate the request with the route's methods and set who the
+// caller is (ex.identity, which edge/handoff.ts signs for the router). Built
+// once per route; a route's unused methods cost nothing. Refusals are 401 with an RFC 6750
 // WWW-Authenticate header; the reason goes to the access log only, unless it
 // is one a client must fix and may know (error_description). A request that
 // presents more than one credential is refused before any method answers.
@@ -8,14 +8,12 @@ import type { Exchange, Stage } from '../../shared/exchange.js';
 import type { GatewayRequest } from '../../shared/http/gateway-io.js';
 import { GatewayError } from '../../shared/errors.js';
 import { ANONYMOUS } from '../../shared/auth-types.js';
-import { IDENTITY_HEADER, type AssertionSigner } from '../../shared/identity.js';
 import { refusalChallenge, type AuthMethod, type AuthOutcome } from './method.js';
 import type { RouteAuthConfig } from './route-auth-schema.js';
 import { AMBIGUOUS, certificateCompetes, mayHoldParam, mergeCarriers, presentedCredentials, type CredentialCarriers } from './credentials.js';
 
 export interface RouteAuthDeps {
   readonly methods: ReadonlyMap<string, AuthMethod>;
-  readonly signer: AssertionSigner;
   /** Where each configured method's credential travels: all of them are counted on every route. */
   readonly carriers: ReadonlyMap<string, CredentialCarriers>;
   /** Credential headers of each method, removed upstream when hideCredentials is on. */
@@ -43,8 +41,8 @@ export function authenticate(auth: RouteAuthConfig, d: RouteAuthDeps): Stage {
   const carriers = mergeCarriers(d.carriers.values());
   const certificate = certificateCompetes(auth.methods);
 
-  // Synchronous unless a method or the signer has to wait (a JWKS fetch, a Redis lookup, a first
-  // signature): most requests then cost no promise and no microtask turn here.
+  // Synchronous unless a method has to wait (a JWKS fetch, a Redis lookup): most requests then cost
+  // no promise and no microtask turn here.
   const identifyBy = (ex: Exchange, request: GatewayRequest, from: number): void | Promise<void> => {
     for (let i = from; i < methods.length; i++) {
       const answer = methods[i]!.authenticate(request);
@@ -54,7 +52,7 @@ export function authenticate(auth: RouteAuthConfig, d: RouteAuthDeps): Stage {
     return decide(ex, undefined);
   };
 
-  const decide = (ex: Exchange, outcome: AuthOutcome | undefined): void | Promise<void> => {
+  const decide = (ex: Exchange, outcome: AuthOutcome | undefined): void => {
     let identity = ANONYMOUS;
     if (outcome?.ok === true) identity = outcome.identity;
     else if (outcome !== undefined && !auth.anonymous) {
@@ -73,9 +71,6 @@ export function authenticate(auth: RouteAuthConfig, d: RouteAuthDeps): Stage {
       ex.search = withoutParams(ex.search, d.credentialQueryParams);
     }
     ex.identity = identity;
-    const assertion = d.signer.assertionFor(identity);
-    if (typeof assertion === 'string') ex.upstreamHeaders = { [IDENTITY_HEADER]: assertion };
-    else return assertion.then((signed) => { ex.upstreamHeaders = { [IDENTITY_HEADER]: signed }; });
   };
 
   const ambiguousChallenge = refusalChallenge(challenge, { code: 'invalid_request', description: AMBIGUOUS });

@@ -17,7 +17,7 @@ export interface EdgeAuth {
   readonly credentialHeaders: ReadonlyMap<string, readonly string[]>;
   readonly credentialQueryParams: readonly string[];
   readonly credentialCookies: ReadonlyMap<string, readonly string[]>;
-  /** Login and logout handlers, when sessions are configured: mounted by the edge app. */
+  /** Login and logout handlers, when sessions are configured: served by a stage of edge/pipeline.ts. */
   readonly sessions: AuthEndpoints | undefined;
   close(): void;
 }

@@ -1,7 +1,7 @@
 // One service a tier sends traffic to: where its instances come from, how
 // one is chosen, and the per-service resilience around each attempt
 // (passive outlier ejection, a circuit per instance, retry budget). Built once per
-// service; per request the forward stage only calls choose/begin/end.
+// service; per request the upstream stage only calls chooseAdmitted/begin/end.
 import type { Balancer, PickContext } from '../balancer/balancer.js';
 import type { Instance, InstanceSource } from './instance.js';
 import { OutlierDetector, type OutlierConfig } from '../resilience/outlier-detection.js';
@@ -18,6 +18,9 @@ export interface ResilienceConfig {
   readonly connectTimeoutMs: number;
   readonly balancer: { readonly hashOn?: string | undefined };
 }
+
+/** Why chooseAdmitted() found no instance for an attempt. */
+export type Refusal = 'none' | Exclude<Admission, 'ok'> | 'queue-full';
 
 export class UpstreamService {
   readonly outliers: OutlierDetector;
@@ -50,6 +53,26 @@ export class UpstreamService {
       this.breakers.forgetAbsent(instances);
     }
     return this.balancer.pick(this.outliers.filter(instances), ctx);
+  }
+
+  /**
+   * The instance an attempt goes to, the one way forwarding and tunnelling both choose it: the balancer's
+   * pick among instances not ejected and not in `tried`, passing over any whose circuit is open (nothing
+   * was sent to it, so that is no retry; it joins `tried`). An instance comes back admitted: begin() and
+   * end() must follow. Otherwise why none is: 'none' left to choose, every one left 'open', 'overloaded'
+   * (maxConcurrent) or 'queue-full' (maxPending).
+   */
+  chooseAdmitted(hashKey: string | undefined, tried?: Set<string>): Instance | Refusal {
+    let instance = this.choose({ hashKey, exclude: tried });
+    if (instance === undefined) return 'none';
+    let admission = this.admit(instance);
+    while (admission === 'open') {
+      const next = this.choose({ hashKey, exclude: (tried ??= new Set()).add(instance.id) });
+      if (next === undefined) break;
+      instance = next;
+      admission = this.admit(instance);
+    }
+    return admission === 'ok' ? instance : admission;
   }
 
   /** Whether an attempt on this instance may start; on 'ok', begin() and end() must follow. */

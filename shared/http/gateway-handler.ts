@@ -1,5 +1,5 @@
-// The request listener of a tier's public server: every request, but for the
-// few endpoints fastify serves, runs the tier's pipeline here. Hand-written
+// The request listener of a tier's public server: every request runs the
+// tier's pipeline here (pipeline.ts lists all it does). Hand-written
 // because it is the hot path (see gateway-io.ts): one Exchange, one request
 // and one reply object per request, listeners prebuilt, no hook runners.
 import type { Logger } from 'pino';
@@ -22,8 +22,6 @@ export interface GatewayHandlerOptions {
 
 export type RequestListener = (req: RawRequest, res: RawResponse) => void;
 
-const ROUTABLE = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
-
 export function gatewayHandler(o: GatewayHandlerOptions): RequestListener {
   const finalHeaders = finalHeadersOf(o);
   const { log, trust, stages } = o;
@@ -35,15 +33,7 @@ export function gatewayHandler(o: GatewayHandlerOptions): RequestListener {
       logAtClose(res, ex);
       res.setHeader('x-request-id', id);
       const request = new ProxyRequest(id, req);
-      const reply = new ProxyReply(res, finalHeaders);
-      // HTTP/2's CONNECT (HTTP/1.1's is answered on its socket, tier-app.ts) goes on to the check-framing
-      // stage, to be refused as malformed after identify: its line then names the client, as others do.
-      if (!ROUTABLE.has(request.method) && request.method !== 'CONNECT') {
-        ex.reason = `method ${request.method.slice(0, 32)} not routable`;
-        sendError(reply, 'not_found', id);
-        return;
-      }
-      run(log, stages, ex, request, reply);
+      run(log, stages, ex, request, new ProxyReply(res, finalHeaders));
     } catch (err) {
       // A throw here would be an uncaught exception in the server's 'request' event: the whole process.
       log.error({ err }, 'request listener failed');
@@ -77,7 +67,7 @@ function finalHeadersOf(o: GatewayHandlerOptions): FinalHeaders {
 }
 
 /** A GatewayError becomes its reply; anything else is a 500 whose cause is logged, never replied. */
-export function replyWithError(log: Logger, err: unknown, ex: Exchange, request: GatewayRequest, reply: GatewayReply & { readonly raw: RawResponse }): void {
+function replyWithError(log: Logger, err: unknown, ex: Exchange, request: GatewayRequest, reply: GatewayReply & { readonly raw: RawResponse }): void {
   let code: ErrorCode;
   if (err instanceof GatewayError) {
     code = err.code;

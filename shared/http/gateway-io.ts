@@ -2,8 +2,7 @@
 // rather than fastify's: the proxy path is the per-request hot path of both
 // tiers, and fastify's request/reply objects, hook runners and serializers
 // cost about 40% more CPU per proxied request than node:http alone (bench/).
-// The shapes are the subset of fastify's that stages use, so the few
-// endpoints fastify still serves (session login/logout) share the same code.
+// The shapes are the subset of fastify's that stages use.
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
 import { constants as http2, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 
@@ -22,7 +21,7 @@ export interface GatewayRequest {
 
 export interface GatewayReply {
   readonly sent: boolean;
-  /** The response underneath (fastify's reply has it too): the forward stage watches it for a client that leaves. */
+  /** The response underneath (fastify's reply has it too): the upstream stage watches it for a client that leaves. */
   readonly raw: RawResponse;
   code(status: number): GatewayReply;
   header(name: string, value: HeaderValue): GatewayReply;

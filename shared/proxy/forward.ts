@@ -1,5 +1,5 @@
 // Sends one request upstream and hands back the call once the response head
-// arrived; the body streams to the client when the forward stage says so.
+// arrived; the body streams to the client when the upstream stage says so.
 // Hand-written on undici's dispatch instead of @fastify/reply-from because
 // this is the per-request hot path of both tiers: reply-from re-parses URLs,
 // rebuilds headers and wraps streams on every call, and we already hold the

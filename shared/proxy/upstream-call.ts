@@ -198,7 +198,7 @@ export class UpstreamCall {
       return;
     }
     this.sink = sink;
-    if (sink[CALL] !== this) { // not watched since dispatch (a call made outside the forward stage)
+    if (sink[CALL] !== this) { // not watched since dispatch (a call made outside the upstream stage)
       sink[CALL] = this;
       sink.on('close', abandonCall);
     }

@@ -3,13 +3,13 @@
 // so no client and no single backend can take other routes down with it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { connect } from 'node:tls';
 import { readFileSync } from 'node:fs';
 import { startEchoBackend } from '../../deploy/dev/echo-backend.js';
 import { startGateway, startTier, configFrom, certificates, TEST_IDENTITY, type Gateway } from '../harness/gateway.js';
 import { startIdp, newSigningKey, issuerConfig } from '../harness/idp.js';
 import { freePort } from '../harness/ports.js';
+import { resettingPort, serviceHealth } from '../harness/failing-instances.js';
 
 test('a backend answering 500 to many anonymous requests opens no circuit: its 500 is relayed and other routes are served', async () => {
   const [flaky, orders] = await Promise.all([startEchoBackend('flaky'), startEchoBackend('orders')]);
@@ -44,20 +44,13 @@ test('a backend answering 500 to many anonymous requests opens no circuit: its 5
     assert.equal(again.headers['x-backend'], 'flaky');
     // What each tier reports: the router relayed answers, so the edge holds nothing against it; the backend's
     // own 500s eject it at the router (outlier detection, per instance: as the only one, it is still tried).
-    assert.deepEqual(await health(gw.edge.addresses.adminUrl, 'routers', 'gatehouse-router'), { openCircuits: [], ejected: 0 });
-    assert.deepEqual(await health(gw.router.addresses.adminUrl, 'discovery', 'flaky'), { openCircuits: [], ejected: 1 });
+    assert.deepEqual(await serviceHealth(gw.edge.addresses.adminUrl, 'routers', 'gatehouse-router'), { openCircuits: [], ejected: 0 });
+    assert.deepEqual(await serviceHealth(gw.router.addresses.adminUrl, 'discovery', 'flaky'), { openCircuits: [], ejected: 1 });
   } finally {
     await gw.close();
     await Promise.all([flaky.close(), orders.close(), idp.close()]);
   }
 });
-
-/** A service's circuits and ejections as a tier's /ready reports them. */
-async function health(adminUrl: string, check: string, service: string): Promise<{ openCircuits: unknown; ejected: unknown }> {
-  const ready = await (await fetch(`${adminUrl}/ready`)).json() as { checks: Record<string, { services: Record<string, { openCircuits: unknown; ejected: unknown }> }> };
-  const { openCircuits, ejected } = ready.checks[check]!.services[service]!;
-  return { openCircuits, ejected };
-}
 
 test('slow uploads that time out open no circuit: other requests are served normally afterwards', async () => {
   const [uploads, app] = await Promise.all([startEchoBackend('uploads'), startEchoBackend('app')]);
@@ -96,25 +89,13 @@ test('slow uploads that time out open no circuit: other requests are served norm
     }
     for (const a of answers) assert.match(a, /^HTTP\/1\.1 408 /, 'each slow upload timed out');
     assert.equal(uploads.received.filter((r) => r.url === '/upload/file').length, 0, 'no slow upload reached the backend whole');
-    assert.deepEqual(await health(gw.edge.addresses.adminUrl, 'routers', 'gatehouse-router'), { openCircuits: [], ejected: 0 });
-    assert.deepEqual(await health(gw.router.addresses.adminUrl, 'discovery', 'uploads'), { openCircuits: [], ejected: 0 });
+    assert.deepEqual(await serviceHealth(gw.edge.addresses.adminUrl, 'routers', 'gatehouse-router'), { openCircuits: [], ejected: 0 });
+    assert.deepEqual(await serviceHealth(gw.router.addresses.adminUrl, 'discovery', 'uploads'), { openCircuits: [], ejected: 0 });
   } finally {
     await gw.close();
     await Promise.all([uploads.close(), app.close()]);
   }
 });
-
-/** A port that takes connections and resets each at once: a router instance that fails on its own. */
-async function resettingPort(): Promise<{ url: string; connections: () => number; close: () => Promise<void> }> {
-  let connections = 0;
-  const server: Server = createServer((s: Socket) => { connections++; s.resetAndDestroy(); });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    connections: () => connections,
-    close: () => new Promise((r) => server.close(() => r())),
-  };
-}
 
 test('a router instance that fails on its own opens its circuit, and only its own: the healthy router keeps serving', async () => {
   const backend = await startEchoBackend('solo');
@@ -141,7 +122,7 @@ test('a router instance that fails on its own opens its circuit, and only its ow
       const r = await gw.get(`/x/${i}`);
       assert.equal(r.status, 200, `request ${i}: ${r.text}`);
     }
-    const { openCircuits } = await health(gw.edge.addresses.adminUrl, 'routers', 'gatehouse-router');
+    const { openCircuits } = await serviceHealth(gw.edge.addresses.adminUrl, 'routers', 'gatehouse-router');
     assert.deepEqual(openCircuits, [broken.url], 'the broken router\'s circuit is open, the healthy one\'s is not');
     const tried = broken.connections();
     assert.ok(tried >= 20 && tried < 60, `the broken router was tried until its circuit opened (${tried} times)`);

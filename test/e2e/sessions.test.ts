@@ -21,7 +21,11 @@ before(async () => {
   gw = await startGateway({
     redis: redis.url,
     auth: { jwt: { issuers: [issuerConfig(idp)] }, session: { exchange: ['jwt'], sameSite: 'strict' } },
-    routes: [{ name: 'app', match: { pathPrefix: '/app' }, service: 'app', auth: { methods: ['session', 'jwt'] } }],
+    routes: [
+      { name: 'app', match: { pathPrefix: '/app' }, service: 'app', auth: { methods: ['session', 'jwt'] } },
+      // A route on the login path: the edge still answers it itself. No route covers the logout path.
+      { name: 'shadow', match: { path: '/auth/session' }, service: 'app' },
+    ],
     services: { app: { static: [backend.url] } },
     edgeExtra: { tls: { certificates: [{ cert: certs.certFile, key: certs.keyFile }], hsts: {} } },
   });
@@ -50,6 +54,7 @@ async function login(): Promise<string> {
   assert.match(String(r.headers['x-request-id']), /^[0-9a-f-]{36}$/);
   const cookie = String(r.headers['set-cookie']);
   assert.match(cookie, /^gh_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; Secure; SameSite=Strict; Max-Age=43200$/);
+  assert.equal(backend.received.filter((b) => b.url.startsWith('/auth/')).length, 0, 'no route shadows the session endpoints');
   return cookie.split(';')[0]!;
 }
 
@@ -82,6 +87,7 @@ test('after logout the cookie is refused at once, on this edge and any other', a
     const out = await gw.get('/auth/logout', { method: 'POST', headers: { cookie } });
     assert.equal(out.status, 204);
     assert.match(String(out.headers['set-cookie']), /Max-Age=0/);
+    assert.equal(backend.received.filter((b) => b.url.startsWith('/auth/')).length, 0, 'no route shadows the session endpoints');
     assertRefused(await gw.get('/app/x', { headers: { cookie } }), 'Bearer realm="gatehouse", error="invalid_token"');
     assertRefused(await send(gw.client, `${other.addresses.url}/app/x`, { headers: { cookie } }), 'Bearer realm="gatehouse", error="invalid_token"');
   } finally {
