@@ -9,10 +9,9 @@ import type { Problem } from '../shared/config/load.js';
 import { checkJwtIssuer } from '../edge/auth/jwt-schema.js';
 import { hasSecret } from '../shared/secrets.js';
 import { checkBalancer } from '../shared/balancer/index.js';
-import { checkAuthzPolicy } from '../router/authz/schema.js';
 import { buildStripList, strips } from '../edge/strip-headers-schema.js';
-
-const METHOD_SECTION = { jwt: 'jwt', 'api-key': 'apiKey', mtls: 'mtls', session: 'session' } as const;
+import { checkRoutePolicy, METHOD_SECTION } from './route-policy-check.js';
+import { checkPublishedRoutes } from './published-routes.js';
 
 export function crossCheck(config: Config): Problem[] {
   const problems: Problem[] = [];
@@ -35,22 +34,9 @@ export function crossCheck(config: Config): Problem[] {
       const params = new Set([...(m.pathPattern ?? '').matchAll(/:([A-Za-z_][A-Za-z0-9_]*)/g)].map((x) => x[1]!));
       for (const [, name] of rw.path.matchAll(/\{([^}]*)\}/g)) if (!params.has(name!)) problems.push({ path: ['routes', String(i), 'rewrite', 'path'], message: `uses {${name}}, which match.pathPattern does not capture` });
     }
-    const auth = route.auth;
-    if (auth.methods.length === 0 && !auth.anonymous) {
-      problems.push({ path: ['routes', String(i), 'auth'], message: 'admits nobody: list methods, or set anonymous: true for a public route' });
-    }
-    auth.methods.forEach((m, j) => {
-      if (!config.auth[METHOD_SECTION[m]]) problems.push({ path: ['routes', String(i), 'auth', 'methods', String(j)], message: `uses ${m}, which has no auth.${METHOD_SECTION[m]} section` });
-    });
-    if (route.authz) for (const p of checkAuthzPolicy(route.authz)) problems.push({ path: ['routes', String(i), 'authz'], message: p });
-    if (route.rateLimit !== undefined && !(route.rateLimit in config.rateLimits)) {
-      problems.push({ path: ['routes', String(i), 'rateLimit'], message: `names policy "${route.rateLimit}", which is not defined under rateLimits` });
-    }
+    checkRoutePolicy(config, route, ['routes', String(i)], problems);
     if (config.edge) {
       const list = buildStripList(config.edge.stripHeaders, route.stripHeaders);
-      for (const p of list.problems) {
-        if (p.field === 'route') problems.push({ path: ['routes', String(i), 'stripHeaders', 'keep', String(p.index)], message: p.message });
-      }
       checkKeyedHeaders(config, i, (name) => strips(list, name), problems);
     }
     if (names.has(route.name)) problems.push({ path: ['routes', String(i), 'name'], message: `duplicate route name "${route.name}"` });
@@ -88,6 +74,7 @@ export function crossCheck(config: Config): Problem[] {
     const modes = [config.redis.url, config.redis.sentinel, config.redis.cluster].filter((m) => m !== undefined).length;
     if (modes !== 1) problems.push({ path: ['redis'], message: `expected exactly one of url, sentinel or cluster, found ${modes}` });
   }
+  problems.push(...checkPublishedRoutes(config));
   if (!config.edge && !config.router) problems.push({ path: [], message: 'neither an edge nor a router section: nothing to run' });
   return problems;
 }

@@ -170,11 +170,11 @@ function keyOf(instances: readonly Instance[]): string {
     .join('\n');
 }
 
-function jitteredBackoff(failures: number): number {
+export function jitteredBackoff(failures: number): number {
   const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(failures, 10));
   return ceiling / 2 + Math.random() * (ceiling / 2);
 }
 
-function sleep(ms: number): Promise<void> {
+export function sleep(ms: number): Promise<void> {
   return ms <= 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, ms).unref());
 }
