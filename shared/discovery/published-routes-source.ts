@@ -14,8 +14,9 @@ export const META_HOST = 'gatehouse-route-host';
 export const META_PROFILE = 'gatehouse-profile';
 export const META_STRIP_PREFIX = 'gatehouse-route-strip-prefix';
 
-// Consul's filter language; a selector with '-' in a map key needs the quoted form.
-const CATALOG_FILTER = `ServiceMeta[${JSON.stringify(META_PREFIX)}] is not empty`;
+// Consul's filter language (checked on 1.16): "is not empty" is refused on a map value, and != "" alone is
+// true for an instance without the key, so both the key and a value are asked for.
+const CATALOG_FILTER = `${JSON.stringify(META_PREFIX)} in ServiceMeta and ServiceMeta[${JSON.stringify(META_PREFIX)}] != ""`;
 // Consul may answer a blocking query at once with no change; never loop faster than this.
 const MIN_LOOP_MS = 50;
 
