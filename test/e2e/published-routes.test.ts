@@ -103,11 +103,14 @@ test('a claim outside the allowance is refused and logged once, and so is a disa
   await waitFor('the disagreement', () => events('published-route-disagreement', 'orders')[0], 5_000, 10);
   assert.equal(route('published-stock-x'), undefined);
   assert.deepEqual(route('published-orders')?.match, { pathPrefix: '/orders' });
-  // More answers from Consul (another service changing) must not repeat either line.
+  // More answers from Consul, and other routes coming and going, must not repeat either line.
   await consul.register({ id: 'plain-2', name: 'plain', port: 9007 });
   await consul.deregister('plain-2');
   await consul.register({ id: 'stock-eu-2', name: 'stock-eu', port: 9008, meta: { 'gatehouse-route-prefix': '/stock/eu' } });
-  await new Promise((r) => setTimeout(r, 500));
+  await consul.register({ id: 'stock-w-1', name: 'stock-w', port: 9012, meta: { 'gatehouse-route-prefix': '/stock/w' } });
+  await waitFor('stock-w', () => route('published-stock-w'), 5_000, 10);
+  await consul.deregister('stock-w-1');
+  await waitFor('stock-w withdrawn', () => route('published-stock-w') === undefined || undefined, 5_000, 10);
   const refused = events('published-route-refused', 'stock-x');
   assert.equal(refused.length, 1);
   assert.match(String(refused[0]!.reason), /prefix \/orders is outside publishedRoutes\.allow\[1\]\.pathPrefixes \(\/stock\)/);
