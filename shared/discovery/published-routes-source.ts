@@ -27,6 +27,7 @@ export class PublishedRoutesSource {
   private readonly services = new Map<string, ConsulSource>();
   private index = 0;
   private failures = 0;
+  private lastError: string | undefined;
   private closed = false;
   private readonly ctx = Object.assign(new EventEmitter(), { includeResponse: true });
   /** Disagreements already logged, so each is logged once while it lasts. */
@@ -39,6 +40,16 @@ export class PublishedRoutesSource {
     private readonly log: Logger,
   ) {
     void this.loop();
+  }
+
+  /** For the admin listener: how many services publish, and whether the catalog query is failing. */
+  get status(): { readonly resolved: boolean; readonly services: number; readonly claims: number; readonly lastError?: string } {
+    return {
+      resolved: this.current !== undefined,
+      services: this.services.size,
+      claims: this.current?.length ?? 0,
+      ...(this.lastError !== undefined && { lastError: this.lastError }),
+    };
   }
 
   close(): void {
@@ -55,15 +66,17 @@ export class PublishedRoutesSource {
         await this.pollCatalog();
         if (this.failures > 0) this.log.info({ event: 'published-routes-consul-back', failures: this.failures }, 'Consul answers again: published routes are current');
         this.failures = 0;
+        this.lastError = undefined;
         await sleep(Math.max(0, MIN_LOOP_MS - (Date.now() - started)));
       } catch (err) {
         if (this.closed) return;
         this.failures++;
         // The next answer may come from another server, whose index may be lower.
         this.index = 0;
+        this.lastError = (err as Error).message;
         // Once per outage and then at growing intervals: never a line per retry.
         if ((this.failures & (this.failures - 1)) === 0) {
-          this.log.warn({ event: 'published-routes-consul-error', failures: this.failures, err: (err as Error).message }, 'Consul catalog query failed; keeping the published routes last seen');
+          this.log.warn({ event: 'published-routes-consul-error', failures: this.failures, err: this.lastError }, 'Consul catalog query failed; keeping the published routes last seen');
         }
         await sleep(jitteredBackoff(this.failures));
       }
@@ -95,6 +108,7 @@ export class PublishedRoutesSource {
         () => this.report(),
         (message, failures) => {
           if ((failures & (failures - 1)) === 0) this.log.warn({ event: 'published-routes-consul-error', service: name, failures, err: message }, 'Consul health query failed; keeping the claim last seen');
+          this.report(); // a service that never answered stops holding the others back
         },
       ));
     }
@@ -107,7 +121,12 @@ export class PublishedRoutesSource {
     const claims: PublishedClaim[] = [];
     const disagreements = new Set<string>();
     for (const [name, source] of this.services) {
-      if (source.current === undefined) return;
+      // Wait for a service's first answer, unless its query fails (an ACL that hides it): one such service
+      // must not keep every other route unpublished.
+      if (source.current === undefined) {
+        if (source.status.lastError === undefined) return;
+        continue;
+      }
       const agreed = agreeOnClaim(name, source.current);
       if (agreed === undefined) continue;
       claims.push(agreed.claim);

@@ -153,3 +153,22 @@ test('a service whose instances all fail their health check loses its route, and
   await consul.setHealth('stock-us-1', 'pass');
   await waitFor('stock-us back', () => route('published-stock-us'), 2_000, 10);
 });
+
+test('while Consul is down the routes last seen stay, the outage is logged a few times, not per retry', async () => {
+  const before = routes.map((r) => r.name);
+  assert.ok(before.includes('published-orders'));
+  const from = logs.records.length;
+  await consul.stop();
+  await new Promise((r) => setTimeout(r, 4_000));
+  assert.deepEqual(routes.map((r) => r.name), before);
+  const errors = logs.records.slice(from).filter((r) => r.event === 'published-routes-consul-error' && r.service === undefined);
+  assert.ok(errors.length >= 1 && errors.length <= 4, `${errors.length} lines`);
+  assert.deepEqual(errors.map((e) => e.failures), [1, 2, 4, 8].slice(0, errors.length));
+  assert.equal(source.status.resolved, true);
+  assert.match(String(source.status.lastError), /./);
+  // A -dev agent comes back empty: every route its services published is withdrawn, as after a real loss.
+  await consul.start();
+  await waitFor('the routes withdrawn', () => routes.every((r) => !r.name.startsWith('published-')) || undefined, 20_000, 50);
+  await waitFor('the recovery line', () => logs.records.slice(from).find((r) => r.event === 'published-routes-consul-back'), 20_000, 50);
+  assert.equal(source.status.lastError, undefined);
+});
