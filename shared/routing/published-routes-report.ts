@@ -12,16 +12,21 @@ export class PublishedRoutesReport {
   report(published: readonly PublishedRoute[], refusals: readonly Refusal[]): void {
     const routes = new Map(published.map((r) => [r.name, JSON.stringify(r)]));
     for (const r of published) {
-      if (this.routes.get(r.name) === routes.get(r.name)) continue;
+      const before = this.routes.get(r.name);
+      if (before === routes.get(r.name)) continue;
+      const action = before === undefined ? 'published' : 'changed';
       this.log.info(
-        { event: 'published-route', route: r.name, service: r.service, prefix: r.match.pathPrefix, host: r.match.host, profile: r.profile, stripPrefix: r.stripPrefix },
-        `service ${r.service} published ${r.match.host ?? ''}${r.match.pathPrefix} with profile ${r.profile}`,
+        { event: 'published-route', action, route: r.name, service: r.service, prefix: r.match.pathPrefix, host: r.match.host, profile: r.profile, stripPrefix: r.stripPrefix },
+        `service ${r.service} ${action} route ${r.name}: ${r.match.host ?? ''}${r.match.pathPrefix} with profile ${r.profile}`,
       );
     }
     for (const [name, before] of this.routes) {
       if (routes.has(name)) continue;
       const r = JSON.parse(before) as PublishedRoute;
-      this.log.info({ event: 'published-route-withdrawn', route: name, service: r.service, prefix: r.match.pathPrefix, host: r.match.host, profile: r.profile }, `route ${name} of service ${r.service} withdrawn`);
+      this.log.info(
+        { event: 'published-route', action: 'withdrawn', route: name, service: r.service, prefix: r.match.pathPrefix, host: r.match.host, profile: r.profile },
+        `service ${r.service} withdrawn route ${name}: ${r.match.host ?? ''}${r.match.pathPrefix}`,
+      );
     }
     const seen = new Set<string>();
     for (const { service, reason } of refusals) {

@@ -73,7 +73,7 @@ after(async () => {
 });
 
 const route = (name: string) => routes.find((r) => r.name === name);
-const events = (event: string, service: string) => logs.records.filter((r) => r.event === event && r.service === service);
+const events = (event: string, service: string, action?: string) => logs.records.filter((r) => r.event === event && r.service === service && (action === undefined || r.action === action));
 
 test('a service registered with a route prefix gets its route within a second', async () => {
   const started = Date.now();
@@ -82,7 +82,7 @@ test('a service registered with a route prefix gets its route within a second', 
   const took = Date.now() - started;
   assert.ok(took < 1_000, `took ${took} ms`);
   assert.deepEqual([r.match, r.service, r.priority, r.rewrite], [{ pathPrefix: '/orders' }, 'published-orders', -1, { stripPrefix: true }]);
-  assert.deepEqual(events('published-route', 'orders').map((e) => [e.route, e.prefix, e.profile]), [['published-orders', '/orders', 'public']]);
+  assert.deepEqual(events('published-route', 'orders').map((e) => [e.action, e.route, e.prefix, e.profile]), [['published', 'published-orders', '/orders', 'public']]);
 });
 
 test('a service without the meta, or with an empty prefix, publishes nothing', async () => {
@@ -138,7 +138,7 @@ test('deregistering every instance withdraws the route within a second', async (
   await waitFor('stock-eu withdrawn', () => route('published-stock-eu') === undefined || undefined, 5_000, 10);
   const took = Date.now() - started;
   assert.ok(took < 1_000, `took ${took} ms`);
-  assert.deepEqual(events('published-route-withdrawn', 'stock-eu').map((e) => e.route), ['published-stock-eu']);
+  assert.deepEqual(events('published-route', 'stock-eu').map((e) => [e.action, e.route]), [['published', 'published-stock-eu'], ['withdrawn', 'published-stock-eu']]);
 });
 
 test('a service whose instances all fail their health check loses its route, and gets it back when they pass', async () => {
@@ -152,6 +152,14 @@ test('a service whose instances all fail their health check loses its route, and
   assert.ok(took < 2_000, `took ${took} ms`);
   await consul.setHealth('stock-us-1', 'pass');
   await waitFor('stock-us back', () => route('published-stock-us'), 2_000, 10);
+});
+
+test('a service that changes its meta gets its route changed, logged as such', async () => {
+  await consul.register({ id: 'stock-us-1', name: 'stock-us', port: 9010, meta: { 'gatehouse-route-prefix': '/stock/us/v2', 'gatehouse-route-strip-prefix': 'true' } });
+  const r = await waitFor('the new prefix', () => route('published-stock-us')?.match.pathPrefix === '/stock/us/v2' ? route('published-stock-us') : undefined, 2_000, 10);
+  assert.deepEqual(r.rewrite, { stripPrefix: true });
+  const changed = events('published-route', 'stock-us', 'changed');
+  assert.deepEqual(changed.map((e) => [e.prefix, e.stripPrefix]), [['/stock/us/v2', true]]);
 });
 
 test('while Consul is down the routes last seen stay, the outage is logged a few times, not per retry', async () => {
