@@ -92,6 +92,7 @@ test('a service without the meta, or with an empty prefix, publishes nothing', a
   await waitFor('stock-eu', () => route('published-stock-eu'), 5_000, 10);
   assert.deepEqual(routes.map((r) => r.name).sort(), ['orders-admin', 'published-orders', 'published-stock-eu', 'stock-reserved']);
   assert.equal(source.current!.some((c) => c.service === 'plain' || c.service === 'blank'), false);
+  assert.equal(source.status.services, 2, 'only publishing services get a health query of their own (Consul filters the catalog)');
 });
 
 test('a claim outside the allowance is refused and logged once, and so is a disagreement', async (t) => {
