@@ -14,8 +14,8 @@ export const modules = {
   'credential rules': ['edge/auth/credentials.ts'],
   'proxy protocol': ['edge/proxy-protocol/header.ts'],
   'identity assertion': ['shared/identity.ts', 'router/verify-identity.ts'],
-  'authorization': ['router/authz/claims.ts', 'router/authz/consumers.ts', 'router/authz/methods.ts', 'router/authz/policy.ts', 'router/authz/schema.ts', 'router/authz/scopes.ts'],
-  'header stripping': ['shared/http/headers.ts', 'edge/strip-headers.ts', 'edge/strip-headers-schema.ts'],
+  'authorization': ['router/authz/claims.ts', 'router/authz/claims-schema.ts', 'router/authz/consumers.ts', 'router/authz/consumers-schema.ts', 'router/authz/methods.ts', 'router/authz/policy.ts', 'router/authz/registry.ts', 'router/authz/schema.ts', 'router/authz/scopes.ts', 'router/authz/scopes-schema.ts'],
+  'header stripping': ['shared/http/headers.ts', 'shared/http/gateway-headers-schema.ts', 'edge/strip-headers.ts', 'edge/strip-headers-schema.ts'],
   'identity headers': ['shared/http/structured-fields.ts'],
   'rate limiter': ['edge/ratelimit/limiter.ts', 'edge/ratelimit/memory-store.ts', 'edge/ratelimit/redis-store.ts', 'edge/ratelimit/store.ts', 'edge/ratelimit/build.ts'],
 };
@@ -36,6 +36,9 @@ function lines(file, first, { alone = false } = {}) {
 const ranges = {
   'edge/auth/jwt-schema.ts': [lines('edge/auth/jwt-schema.ts', 'export const HMAC_ALGORITHMS', { alone: true }), lines('edge/auth/jwt-schema.ts', 'export function checkJwtIssuer')],
   'router/authz/schema.ts': [lines('router/authz/schema.ts', 'export function checkAuthzPolicy')],
+  'router/authz/claims-schema.ts': [lines('router/authz/claims-schema.ts', 'export const claimsRule')],
+  'router/authz/scopes-schema.ts': [lines('router/authz/scopes-schema.ts', 'const checkGrants')],
+  'router/authz/consumers-schema.ts': [lines('router/authz/consumers-schema.ts', 'export const consumersRule')],
 };
 
 /**

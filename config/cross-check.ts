@@ -1,16 +1,18 @@
 // Checks that span fields, which a JSON Schema cannot express: references
 // between sections and "exactly one of" choices. Each problem carries the
-// path of the field to blame so the loader can point at its line. Like config/schema.ts, only entry
-// points and tests import this.
+// path of the field to blame so the loader can point at its line. A policy's own checks are its
+// schema file's, run here over each kind's registry; this file keeps only references between sections.
+// Like config/schema.ts, only entry points and tests import this.
 import proxyAddr from '@fastify/proxy-addr';
 import type { Config } from './schema.js';
 import type { ServiceConfig } from '../shared/config/schema.js';
-import type { Problem } from '../shared/config/load.js';
-import { checkJwtIssuer } from '../edge/auth/jwt-schema.js';
-import { hasSecret } from '../shared/secrets.js';
-import { checkBalancer } from '../shared/balancer/index.js';
+import { crossCheckAt, type Problem } from '../shared/config/policy-schema.js';
+import { hasSecret } from '../shared/secrets-schema.js';
+import { SERVICE_POLICIES } from '../shared/config/service-policies-schema.js';
+import { registrationPolicy } from '../router/registration-schema.js';
+import { AUTH_METHODS } from '../edge/auth/registry-schema.js';
 import { buildStripList, strips } from '../edge/strip-headers-schema.js';
-import { checkRoutePolicy, METHOD_SECTION } from './route-policy-check.js';
+import { authSectionOf, checkRoutePolicy } from './route-policy-check.js';
 import { checkPublishedRoutes } from './published-routes.js';
 
 export function crossCheck(config: Config): Problem[] {
@@ -19,6 +21,7 @@ export function crossCheck(config: Config): Problem[] {
   for (const [name, svc] of Object.entries(config.services)) checkService(svc, ['services', name], problems);
   if (config.edge) checkService(config.edge.router, ['edge', 'router'], problems);
   const names = new Set<string>();
+  const sectionOf = authSectionOf(config);
   config.routes.forEach((route, i) => {
     if (!(route.service in config.services)) {
       const known = Object.keys(config.services);
@@ -43,23 +46,13 @@ export function crossCheck(config: Config): Problem[] {
     names.add(route.name);
   });
   const consulNeeded = Object.values(config.services).some(usesConsul) || usesConsul(config.edge?.router);
-  if (config.router?.register && !config.consul) problems.push({ path: ['router', 'register'], message: 'registering in Consul needs a consul section (or GATEHOUSE_CONSUL_ADDR)' });
+  crossCheckAt(registrationPolicy, config.router?.register, ['router', 'register'], config, problems);
   if (consulNeeded && !config.consul) {
     problems.push({ path: ['consul'], message: 'a service is discovered through Consul, so a consul section (or GATEHOUSE_CONSUL_ADDR) is required' });
   }
   for (const tier of ['edge', 'router'] as const) checkCidrs(config[tier]?.trustedProxies, [tier, 'trustedProxies'], problems);
   checkCidrs(config.edge?.listen.proxyProtocol?.trustedPeers, ['edge', 'listen', 'proxyProtocol', 'trustedPeers'], problems);
-  config.auth.jwt?.issuers.forEach((issuer, i) => {
-    const problem = checkJwtIssuer(issuer);
-    if (problem) problems.push({ path: ['auth', 'jwt', 'issuers', String(i)], message: problem });
-  });
-  const session = config.auth.session;
-  if (session && !config.redis) problems.push({ path: ['auth', 'session'], message: 'sessions live in Redis, so a redis section (or GATEHOUSE_REDIS_URL) is required' });
-  if (session && session.touchIntervalSeconds >= session.idleSeconds) problems.push({ path: ['auth', 'session', 'touchIntervalSeconds'], message: `must be shorter than idleSeconds (${session.idleSeconds}), or busy sessions expire` });
-  session?.exchange.forEach((m, i) => {
-    if (!config.auth[METHOD_SECTION[m]]) problems.push({ path: ['auth', 'session', 'exchange', String(i)], message: `exchanges ${m}, which has no auth.${METHOD_SECTION[m]} section` });
-  });
-  if (config.auth.apiKey && !config.redis) problems.push({ path: ['auth', 'apiKey'], message: 'API keys live in Redis, so a redis section (or GATEHOUSE_REDIS_URL) is required' });
+  for (const method of AUTH_METHODS) crossCheckAt(method, config.auth[method.key], ['auth', method.key], { file: config, sectionOf }, problems);
   config.identity.keys.forEach((key, i) => {
     const sources = [key.secret, key.secretEnv, key.secretFile].filter((x) => x !== undefined).length;
     if (sources !== 1 || !hasSecret(key)) problems.push({ path: ['identity', 'keys', String(i)], message: `expected exactly one of secret, secretEnv or secretFile, found ${sources}` });
@@ -110,6 +103,5 @@ function checkKeyedHeaders(config: Config, i: number, stripped: (name: string) =
 function checkService(svc: ServiceConfig, path: string[], problems: Problem[]): void {
   const set = Number(svc.consul !== undefined) + Number(svc.static !== undefined);
   if (set !== 1) problems.push({ path, message: `expected exactly one of "consul" or "static", found ${set === 0 ? 'neither' : 'both'}` });
-  const balancer = checkBalancer(svc.balancer);
-  if (balancer) problems.push({ path: [...path, 'balancer'], message: balancer });
+  for (const p of SERVICE_POLICIES) crossCheckAt(p, svc[p.key], [...path, p.key], undefined, problems);
 }

@@ -5,6 +5,8 @@ import { resolve } from 'node:path';
 import { createConfigLoader } from '../shared/config/load.js';
 import { ConfigSchema, type Config } from './schema.js';
 import { crossCheck } from './cross-check.js';
+import { resolveFilesOf } from '../shared/config/policy-schema.js';
+import { AUTH_METHODS } from '../edge/auth/registry-schema.js';
 
 export { ConfigError } from '../shared/config/load.js';
 
@@ -12,17 +14,16 @@ export const { loadConfigFile, parseConfig } = createConfigLoader<Config>({ sche
 
 /** File paths in the config are relative to the config file, not to wherever the process started. */
 function resolveFiles(config: Config, dir: string): void {
+  const fromDir = (path: string) => resolve(dir, path);
   const tls = config.edge?.tls;
   for (const c of tls?.certificates ?? []) {
-    c.cert = resolve(dir, c.cert);
-    c.key = resolve(dir, c.key);
+    c.cert = fromDir(c.cert);
+    c.key = fromDir(c.key);
   }
-  if (tls?.clientCertificates) tls.clientCertificates.ca = resolve(dir, tls.clientCertificates.ca);
-  for (const issuer of config.auth.jwt?.issuers ?? []) {
-    if (issuer.keyFiles) issuer.keyFiles = issuer.keyFiles.map((f) => resolve(dir, f));
-    if (issuer.secretFile) issuer.secretFile = resolve(dir, issuer.secretFile);
-  }
-  for (const key of config.identity.keys) if (key.secretFile) key.secretFile = resolve(dir, key.secretFile);
-  if (config.consul?.snapshotDir) config.consul.snapshotDir = resolve(dir, config.consul.snapshotDir);
-  if (config.redis?.tls?.ca) config.redis.tls.ca = resolve(dir, config.redis.tls.ca);
+  if (tls?.clientCertificates) tls.clientCertificates.ca = fromDir(tls.clientCertificates.ca);
+  // A policy's own paths are its registry entry's to know.
+  for (const method of AUTH_METHODS) resolveFilesOf(method, config.auth[method.key], fromDir);
+  for (const key of config.identity.keys) if (key.secretFile) key.secretFile = fromDir(key.secretFile);
+  if (config.consul?.snapshotDir) config.consul.snapshotDir = fromDir(config.consul.snapshotDir);
+  if (config.redis?.tls?.ca) config.redis.tls.ca = fromDir(config.redis.tls.ca);
 }

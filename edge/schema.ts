@@ -2,16 +2,13 @@
 // reads (rateLimits, auth), composed from its policies' schemas and shared/'s. config/schema.ts puts them
 // in the whole file; the edge's modules take their config types from here and never import config/.
 import { Type, type Static } from '@sinclair/typebox';
-import { JwtAuthSchema } from './auth/jwt-schema.js';
-import { ApiKeyAuthSchema } from './auth/api-key-schema.js';
-import { MtlsAuthSchema } from './tls/client-certificate-schema.js';
+import { AuthSchema } from './auth/registry-schema.js';
 import { RouteAuthSchema } from './auth/route-auth-schema.js';
 import { StripHeadersSchema, RouteStripHeadersSchema } from './strip-headers-schema.js';
-import { SessionAuthSchema } from './auth/session-schema.js';
 import { EdgeTlsSchema } from './tls/schema.js';
-import { RateLimitPolicySchema } from './ratelimit/schema.js';
+import { rateLimitPolicy } from './ratelimit/schema.js';
 import { ProxyProtocolSchema } from './proxy-protocol/schema.js';
-import { ShutdownSchema } from '../shared/shutdown.js';
+import { ShutdownSchema } from '../shared/shutdown-schema.js';
 import {
   Forwarding, ListenerSchema, Millis, RouteBaseSchema, ServiceSchema, SharedSections, Strict, TimeoutsSchema,
 } from '../shared/config/schema.js';
@@ -35,11 +32,11 @@ const EdgeListenerSchema = Type.Object({
 }, Strict);
 
 export const EdgeSchema = Type.Object({
-  listen: EdgeListenerSchema,
-  tls: EdgeTlsSchema,
-  redirectHttp: Type.Optional(RedirectListenerSchema),
-  admin: ListenerSchema,
-  router: ServiceSchema,
+  listen: { ...EdgeListenerSchema, description: 'the HTTPS listener (HTTP/2 and HTTP/1.1 by ALPN)' },
+  tls: { ...EdgeTlsSchema, description: 'the TLS settings: certificates chosen by SNI, re-read when their files change' },
+  redirectHttp: Type.Optional({ ...RedirectListenerSchema, description: 'a plain-HTTP listener that answers every request with 308 to HTTPS' }),
+  admin: { ...ListenerSchema, description: 'the admin listener: GET /live, GET /ready' },
+  router: { ...ServiceSchema, description: 'the routers, found like a service: consul or static' },
   timeouts: TimeoutsSchema,
   limits: Type.Object({
     maxHeaderBytes: Type.Integer({ minimum: 1024, maximum: 65_536, default: 16_384, description: 'request line and headers; 431 over it' }),
@@ -53,30 +50,26 @@ export const EdgeSchema = Type.Object({
     // 100 in 10 s lets a client cancel every stream it may have open at once (100) in each window, as a
     // browser leaving a page does; a flood crosses it within its second burst.
     maxStreamResets: Type.Integer({ minimum: 1, default: 100, description: 'HTTP/2 streams per connection reset before their response, within streamResetWindowMs; over it: GOAWAY(ENHANCE_YOUR_CALM) and close' }),
-    streamResetWindowMs: Millis(10_000),
-  }, { ...Strict, default: {} }),
+    streamResetWindowMs: Millis(10_000, 'the window maxStreamResets is counted in'),
+  }, { ...Strict, default: {}, description: 'limits on what one client may send or hold open' }),
   stripHeaders: StripHeadersSchema,
   rateLimit: Type.Optional(Type.String({ minLength: 1, description: 'a key of rateLimits applied to every route' })),
   realm: Type.String({ default: 'gatehouse', pattern: '^[A-Za-z0-9 ._-]+$', description: 'realm in WWW-Authenticate' }),
-  shutdown: ShutdownSchema,
+  shutdown: { ...ShutdownSchema, description: 'the drain on SIGTERM or SIGINT' },
   ...Forwarding,
-}, Strict);
+}, { ...Strict, description: 'the security tier: TLS, authentication, rate limits; required to run an edge' });
 
 /** The edge's fields of a route. */
 export const EdgeRouteFields = {
-  auth: RouteAuthSchema,
+  auth: { ...RouteAuthSchema, description: 'who may call the route: methods, or anonymous: true (a route that admits nobody is an error)' },
   stripHeaders: Type.Optional(RouteStripHeadersSchema),
   rateLimit: Type.Optional(Type.String({ minLength: 1, description: 'a key of rateLimits, counted besides edge.rateLimit' })),
 };
 
-export const RateLimitsSchema = Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }), RateLimitPolicySchema, { default: {} });
+export const RateLimitsSchema = Type.Record(Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$' }), rateLimitPolicy.schema, { default: {}, description: 'rate-limit policies by name, applied by edge.rateLimit and routes[].rateLimit' });
 
-export const AuthSchema = Type.Object({
-  jwt: Type.Optional(JwtAuthSchema),
-  apiKey: Type.Optional(ApiKeyAuthSchema),
-  mtls: Type.Optional(MtlsAuthSchema),
-  session: Type.Optional(SessionAuthSchema),
-}, { ...Strict, default: {} });
+/** One optional section per method of edge/auth/registry-schema.ts. */
+export { AuthSchema };
 
 const EdgeRouteSchema = Type.Object({ ...RouteBaseSchema.properties, ...EdgeRouteFields });
 

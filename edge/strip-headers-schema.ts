@@ -2,7 +2,7 @@
 // list it edits, and the pure building of one route's list, which config/cross-check.ts also checks.
 // Schema only: never imports the stage or anything a request runs.
 import { Type, type Static } from '@sinclair/typebox';
-import { GATEWAY_OWNED, IDENTITY_PREFIX } from '../shared/http/headers.js';
+import { GATEWAY_OWNED, IDENTITY_PREFIX } from '../shared/http/gateway-headers-schema.js';
 
 /**
  * Stripped from every client request unless a route keeps one. An entry is a header name or a prefix

@@ -5,21 +5,21 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { RegistrationSchema } from './registration-schema.js';
 import { AuthzPolicySchema, AuthzDefaultSchema } from './authz/schema.js';
-import { ShutdownSchema } from '../shared/shutdown.js';
+import { ShutdownSchema } from '../shared/shutdown-schema.js';
 import { Forwarding, ListenerSchema, RouteBaseSchema, SharedSections, Strict, TimeoutsSchema } from '../shared/config/schema.js';
 
 export const RouterSchema = Type.Object({
-  listen: ListenerSchema,
-  admin: ListenerSchema,
-  register: Type.Optional(RegistrationSchema),
+  listen: { ...ListenerSchema, description: 'the router\'s plain-HTTP listener, reached by the edges' },
+  admin: { ...ListenerSchema, description: 'the admin listener: GET /live, GET /ready' },
+  register: Type.Optional({ ...RegistrationSchema, description: 'the router\'s own registration in Consul (with an HTTP check on its readiness), by which edges find it' }),
   timeouts: TimeoutsSchema,
-  shutdown: ShutdownSchema,
+  shutdown: { ...ShutdownSchema, description: 'the drain on SIGTERM or SIGINT' },
   ...Forwarding,
-}, Strict);
+}, { ...Strict, description: 'the routing tier: route match, authorization, discovery, balancing; required to run a router' });
 
 /** The router's field of a route. */
 export const RouterRouteFields = {
-  authz: Type.Optional(AuthzPolicySchema),
+  authz: Type.Optional({ ...AuthzPolicySchema, description: 'the router\'s authorization policy: every matcher given must pass ({} admits any authenticated caller)' }),
 };
 
 export const AuthorizationSchema = Type.Object({ default: AuthzDefaultSchema }, { ...Strict, default: {}, description: 'decides routes with no authz policy' });

@@ -1,7 +1,9 @@
 // Who a request is from, as both tiers understand it: the edge establishes
 // it, the identity assertion carries it, the router authorizes on it.
 
-export type AuthMethodName = 'jwt' | 'api-key' | 'session' | 'mtls' | 'anonymous';
+import type { AuthMethodName } from './auth-methods-schema.js';
+
+export type { AuthMethodName };
 
 export interface Identity {
   /** Who: the consumer id (JWT subject, API-key owner, certificate subject...). */

@@ -12,27 +12,18 @@
 // private network (or mutual TLS); the key never leaves the two tiers.
 import type { KeyObject } from 'node:crypto';
 import { SignJWT, jwtVerify, type JWTPayload } from 'jose';
-import { Type, type Static } from '@sinclair/typebox';
 import { LruMap } from 'toad-cache';
 import type { Identity, AuthMethodName } from './auth-types.js';
-import { SecretSourceFields, resolveSecret } from './secrets.js';
+import { resolveSecret } from './secrets.js';
+import { IDENTITY_METHOD_NAMES } from './auth-methods-schema.js';
+import type { IdentityConfig } from './identity-schema.js';
 
 export const IDENTITY_HEADER = 'x-gatehouse-identity';
 const ISSUER = 'gatehouse-edge';
 const AUDIENCE = 'gatehouse-router';
 const TYP = 'gatehouse-identity+jwt';
 
-export const IdentityKeySchema = Type.Object({
-  id: Type.String({ pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'key id, sent in the assertion header' }),
-  ...SecretSourceFields,
-}, { additionalProperties: false });
-
-export const IdentitySchema = Type.Object({
-  keys: Type.Array(IdentityKeySchema, { minItems: 1, description: 'HMAC keys: the first signs, all verify' }),
-  ttlSeconds: Type.Integer({ minimum: 5, maximum: 60, default: 60 }),
-}, { additionalProperties: false });
-
-export type IdentityConfig = Static<typeof IdentitySchema>;
+export { IdentityKeySchema, IdentitySchema, type IdentityConfig } from './identity-schema.js';
 
 interface Signed { readonly assertion: string; readonly refreshAt: number }
 
@@ -118,11 +109,11 @@ export class AssertionVerifier {
   }
 }
 
-const METHODS = new Set<AuthMethodName>(['jwt', 'api-key', 'session', 'mtls', 'anonymous']);
+const METHODS: ReadonlySet<string> = new Set<AuthMethodName>(IDENTITY_METHOD_NAMES);
 
 function toIdentity(payload: JWTPayload): Identity | undefined {
   const gh = payload.gh as { m?: unknown; s?: unknown; r?: unknown; c?: unknown; i?: unknown } | undefined;
-  if (!gh || typeof payload.sub !== 'string' || !METHODS.has(gh.m as AuthMethodName)) return undefined;
+  if (!gh || typeof payload.sub !== 'string' || !METHODS.has(gh.m as string)) return undefined;
   const strings = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? (v as string[]) : []);
   return Object.freeze({
     consumer: payload.sub,

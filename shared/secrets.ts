@@ -2,19 +2,9 @@
 // variable or a file. Errors name the config field, never the secret.
 import { readFileSync } from 'node:fs';
 import { createSecretKey, type KeyObject } from 'node:crypto';
-import { Type, type Static } from '@sinclair/typebox';
+import type { SecretSource } from './secrets-schema.js';
 
-export const SecretSourceFields = {
-  secret: Type.Optional(Type.String({ minLength: 32, description: 'at least 32 characters; prefer secretEnv or secretFile outside development' })),
-  secretEnv: Type.Optional(Type.String({ minLength: 1, description: 'environment variable holding the secret' })),
-  secretFile: Type.Optional(Type.String({ minLength: 1, description: 'file holding the secret' })),
-};
-const SecretSource = Type.Object(SecretSourceFields);
-export type SecretSource = Static<typeof SecretSource>;
-
-export function hasSecret(s: SecretSource): boolean {
-  return s.secret !== undefined || s.secretEnv !== undefined || s.secretFile !== undefined;
-}
+export { SecretSourceFields, hasSecret, type SecretSource } from './secrets-schema.js';
 
 export function resolveSecret(source: SecretSource, field: string, env: NodeJS.ProcessEnv = process.env): KeyObject {
   let secret: string | undefined;

@@ -4,14 +4,9 @@
 // It never exits the process: main.ts does, from the outcome.
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { Type, type Static } from '@sinclair/typebox';
+import type { ShutdownConfig } from './shutdown-schema.js';
 
-export const ShutdownSchema = Type.Object({
-  drainDelayMs: Type.Integer({ minimum: 0, default: 1_000, description: 'after readiness turns 503 (and the router leaves Consul), keep accepting this long so balancers and edges stop sending before the listeners close' }),
-  timeoutMs: Type.Integer({ minimum: 1, default: 15_000, description: 'once the listeners close, in-flight requests get this long; then their connections are cut and the process exits 1' }),
-}, { additionalProperties: false, default: {} });
-
-export type ShutdownConfig = Static<typeof ShutdownSchema>;
+export { ShutdownSchema, type ShutdownConfig } from './shutdown-schema.js';
 
 /** drained: every in-flight request finished; forced: some were cut at timeoutMs. */
 export type ShutdownOutcome = 'drained' | 'forced';

@@ -5,8 +5,9 @@ import type { GatewayRequest } from '../../shared/http/gateway-io.js';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ApiKeyAuthConfig } from './api-key-schema.js';
-import { refused, type AuthMethod, type AuthOutcome } from './method.js';
-import { hashApiKey, type ApiKeyRecord, type ApiKeyStore } from './api-key-store.js';
+import { refused, type AuthMethod, type AuthMethodFactory, type AuthOutcome } from './method.js';
+import { ApiKeyStore, hashApiKey, type ApiKeyRecord } from './api-key-store.js';
+import { connectRedis } from '../../shared/redis.js';
 
 
 const MAX_CACHED = 10_000;
@@ -18,6 +19,19 @@ const MALFORMED = Object.freeze(refused('invalid_token', 'malformed api key'));
 const UNKNOWN = Object.freeze(refused('invalid_token', 'unknown api key'));
 
 interface Cached { readonly outcome: AuthOutcome; readonly until: number }
+
+/** The api-key entry of edge/auth/registry.ts: keys live in Redis, so nothing is built without it. */
+export const apiKeyFactory: AuthMethodFactory<ApiKeyAuthConfig> = (apiKey, { config, redis, log }) => {
+  if (!redis || !config.redis) return undefined;
+  // A subscribed connection can run nothing else: revocations get their own.
+  const subscriber = connectRedis(config.redis, log, 'api-key revocations') as Redis;
+  const method = createApiKeyMethod(apiKey, new ApiKeyStore(redis as Redis, config.redis.keyPrefix), subscriber, log);
+  return {
+    method,
+    carriers: { headers: [{ name: apiKey.header }], cookies: [], queryParams: apiKey.queryParam ? [apiKey.queryParam] : [] },
+    close: () => { method.close(); subscriber.disconnect(); },
+  };
+};
 
 export function createApiKeyMethod(config: ApiKeyAuthConfig, store: ApiKeyStore, subscriber: Redis, log: Logger): AuthMethod & { close(): void } {
   // Keyed by hash, so the edge's memory never holds a key either.

@@ -4,19 +4,9 @@
 // nothing unless a query string may hold one or the request is refused.
 import type { GatewayRequest } from '../../shared/http/gateway-io.js';
 import { peerCertificateOf } from '../tls/client-certificate.js';
+import type { CredentialCarriers, HeaderCarrier } from './method.js';
 
-export interface HeaderCarrier {
-  /** Lower-case header name. */
-  readonly name: string;
-  /** Lower-case scheme with its space ('bearer '): one line with another scheme is not this method's credential. */
-  readonly scheme?: string;
-}
-
-export interface CredentialCarriers {
-  readonly headers: readonly HeaderCarrier[];
-  readonly cookies: readonly string[];
-  readonly queryParams: readonly string[];
-}
+export type { CredentialCarriers, HeaderCarrier } from './method.js';
 
 /** The reason, and the error_description a client gets, when a request presents more than one credential. */
 export const AMBIGUOUS = 'more than one credential presented';

@@ -12,7 +12,7 @@ import { createLocalJWKSet, decodeJwt, jwtVerify, type JWK, type JWTPayload, typ
 import { LruMap } from 'toad-cache';
 import type { Logger } from 'pino';
 import type { GatewayRequest } from '../../shared/http/gateway-io.js';
-import { refused, type AuthMethod, type AuthOutcome, type Identity } from './method.js';
+import { refused, type AuthMethod, type AuthMethodFactory, type AuthOutcome, type Identity } from './method.js';
 import { RemoteJwks } from './jwks.js';
 import { hasSecret, resolveSecret } from '../../shared/secrets.js';
 import type { JwtAuthConfig, JwtIssuerConfig } from './jwt-schema.js';
@@ -28,6 +28,12 @@ interface Issuer {
   readonly config: JwtIssuerConfig;
   readonly key: KeyObject | JWTVerifyGetKey;
 }
+
+/** The jwt entry of edge/auth/registry.ts: a bearer token in Authorization. */
+export const jwtFactory: AuthMethodFactory<JwtAuthConfig> = (jwt, { log }) => ({
+  method: createJwtMethod(jwt, log),
+  carriers: { headers: [{ name: 'authorization', scheme: 'bearer ' }], cookies: [], queryParams: [] },
+});
 
 type Cached = { readonly identity: Identity; readonly until: number } | { readonly refusal: AuthOutcome; readonly until: number };
 

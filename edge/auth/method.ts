@@ -1,12 +1,30 @@
 // What every authentication method of the edge answers, and the identity it
-// yields. The edge pipeline tries a route's methods in order; the first that
+// yields; what its factory is given and builds (edge/auth/registry.ts lists
+// the factories). The edge pipeline tries a route's methods in order; the first that
 // finds its credential decides. A method never throws for a bad credential:
 // it says why, and the edge logs the reason and answers 401.
-import type { GatewayRequest } from '../../shared/http/gateway-io.js';
+import type { Logger } from 'pino';
+import type { GatewayReply, GatewayRequest } from '../../shared/http/gateway-io.js';
+import type { RedisClient } from '../../shared/redis.js';
+import type { EdgeFileConfig } from '../schema.js';
 
 import type { AuthMethodName, Identity } from '../../shared/auth-types.js';
 
 export type { AuthMethodName, Identity };
+
+/** Where a method's credential travels: counted on every route (credentials.ts), removed upstream when a route hides credentials. */
+export interface HeaderCarrier {
+  /** Lower-case header name. */
+  readonly name: string;
+  /** Lower-case scheme with its space ('bearer '): one line with another scheme is not this method's credential. */
+  readonly scheme?: string;
+}
+
+export interface CredentialCarriers {
+  readonly headers: readonly HeaderCarrier[];
+  readonly cookies: readonly string[];
+  readonly queryParams: readonly string[];
+}
 
 /** RFC 6750 error codes: all a client learns about why it was refused. */
 export type AuthErrorCode = 'invalid_request' | 'invalid_token';
@@ -46,3 +64,31 @@ export function refusalChallenge(challenge: string, outcome: { readonly code: Au
   const description = outcome.description === undefined ? '' : `, error_description="${outcome.description}"`;
   return `${challenge}, error="${outcome.code}"${description}`;
 }
+
+/** Handlers a method adds beside the routes (the session's login and logout), mounted by the edge app. */
+export interface AuthEndpoints {
+  readonly loginPath: string;
+  readonly logoutPath: string;
+  login(request: GatewayRequest, reply: GatewayReply): Promise<void>;
+  logout(request: GatewayRequest, reply: GatewayReply): Promise<void>;
+}
+
+/** What a factory builds from its section: the method, where its credential travels, what to release at close. */
+export interface BuiltAuthMethod {
+  readonly method: AuthMethod;
+  readonly carriers: CredentialCarriers;
+  readonly close?: () => void;
+  readonly endpoints?: AuthEndpoints;
+}
+
+export interface AuthMethodDeps {
+  readonly config: Readonly<EdgeFileConfig>;
+  readonly redis: RedisClient | undefined;
+  readonly log: Logger;
+  /** The methods built before this one (the registry's order), and where their credentials travel. */
+  readonly methods: ReadonlyMap<string, AuthMethod>;
+  readonly carriers: ReadonlyMap<string, CredentialCarriers>;
+}
+
+/** Builds a method from its configured section once per config; undefined when what it needs is missing. */
+export type AuthMethodFactory<C> = (section: C, deps: AuthMethodDeps) => BuiltAuthMethod | undefined;

@@ -7,9 +7,9 @@ import type { Logger } from 'pino';
 import type { SessionAuthConfig } from './session-schema.js';
 import { sendError } from '../../shared/errors.js';
 import { cookieValue } from '../../shared/http/cookies.js';
-import { refused, refusalChallenge, type AuthMethod, type AuthOutcome, type Identity } from './method.js';
-import { hashSessionId, type Session, type SessionStore } from './session-store.js';
-import { AMBIGUOUS, certificateCompetes, NO_CARRIERS, presentedCredentials, type CredentialCarriers } from './credentials.js';
+import { refused, refusalChallenge, type AuthMethod, type AuthMethodFactory, type AuthOutcome, type Identity } from './method.js';
+import { hashSessionId, SessionStore, type Session } from './session-store.js';
+import { AMBIGUOUS, certificateCompetes, mergeCarriers, NO_CARRIERS, presentedCredentials, type CredentialCarriers } from './credentials.js';
 
 export interface SessionEndpoints {
   login(request: GatewayRequest, reply: GatewayReply): Promise<void>;
@@ -23,6 +23,22 @@ const MALFORMED = Object.freeze(refused('invalid_token', 'malformed session id')
 const UNKNOWN = Object.freeze(refused('invalid_token', 'unknown, expired or revoked session'));
 // Belongs in shared/errors.ts with every other reply; here until that file can take it.
 const SAME_SITE = { strict: 'Strict', lax: 'Lax', none: 'None' } as const;
+
+/**
+ * The session entry of edge/auth/registry.ts, last there: a session is made from the methods built before
+ * it, and its login and logout endpoints come with it. Sessions live in Redis: nothing is built without it.
+ */
+export const sessionFactory: AuthMethodFactory<SessionAuthConfig> = (session, { config, redis, log, methods, carriers }) => {
+  if (!redis || !config.redis) return undefined;
+  const store = new SessionStore(redis, config.redis.keyPrefix);
+  // At login a stale session cookie is not counted: it is about to be replaced.
+  const exchanged = mergeCarriers(session.exchange.map((m) => carriers.get(m)).filter((c) => c !== undefined));
+  return {
+    method: createSessionMethod(session, store, log),
+    carriers: { headers: [], cookies: [session.cookieName], queryParams: [] },
+    endpoints: { ...sessionEndpoints(session, store, methods, log, config.edge?.realm, exchanged), loginPath: session.loginPath, logoutPath: session.logoutPath },
+  };
+};
 
 export function createSessionMethod(config: SessionAuthConfig, store: SessionStore, log: Logger): AuthMethod {
   const warn = storeDownWarning(log);

@@ -2,7 +2,7 @@
 // which peers may send a header, whether they must, and how long they get. Types come from
 // here through Static<>; nothing else declares them.
 import { Type, type Static } from '@sinclair/typebox';
-import { CidrSchema } from '../../shared/http/forwarded.js';
+import { CidrSchema } from '../../shared/http/cidr-schema.js';
 
 export const ProxyProtocolSchema = Type.Object({
   trustedPeers: Type.Array(CidrSchema, {

@@ -1,12 +1,14 @@
 // Config of rate-limit policies: what a request is counted by, its windows
 // (several per policy, e.g. 20 per second and 10,000 per day, all enforced
-// at once), and what to do while Redis is unreachable.
+// at once), and what to do while Redis is unreachable. Schema only: counting is edge/ratelimit/limiter.ts's,
+// built by edge/ratelimit/build.ts.
 import { Type, type Static } from '@sinclair/typebox';
+import { policy } from '../../shared/config/policy-schema.js';
 
 export const RateLimitWindowSchema = Type.Object({
   name: Type.String({ pattern: '^[a-z0-9][a-z0-9-]*$', description: 'the window name in RateLimit headers' }),
   limit: Type.Integer({ minimum: 1, description: 'requests admitted per period' }),
-  periodSeconds: Type.Integer({ minimum: 1 }),
+  periodSeconds: Type.Integer({ minimum: 1, description: 'the window\'s length: limit requests at once, then one per periodSeconds / limit' }),
 }, { additionalProperties: false });
 
 export const RateLimitPolicySchema = Type.Object({
@@ -15,7 +17,7 @@ export const RateLimitPolicySchema = Type.Object({
     default: 'consumer',
     description: 'consumer, api-key, ip (the trusted-proxy-aware client address) or header:<name>',
   }),
-  windows: Type.Array(RateLimitWindowSchema, { minItems: 1 }),
+  windows: Type.Array(RateLimitWindowSchema, { minItems: 1, description: 'every window is enforced at once' }),
   onRedisFailure: Type.Union([Type.Literal('open'), Type.Literal('closed')], {
     default: 'open',
     description: 'open: each edge counts locally against its share of the limit; closed: 503',
@@ -25,3 +27,9 @@ export const RateLimitPolicySchema = Type.Object({
 
 export type RateLimitWindow = Static<typeof RateLimitWindowSchema>;
 export type RateLimitPolicyConfig = Static<typeof RateLimitPolicySchema>;
+
+/**
+ * The rate-limit policy, one per key of rateLimits. Its checks are references to it (a route or the edge
+ * naming an undefined policy, keying on a stripped header), which config/cross-check.ts makes.
+ */
+export const rateLimitPolicy = policy<undefined>()({ name: 'rate-limit', key: 'rateLimits', schema: RateLimitPolicySchema });

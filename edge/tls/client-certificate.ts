@@ -6,7 +6,7 @@ import type { Http2ServerRequest } from 'node:http2';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import type { ConsumerFrom, MtlsAuthConfig } from './client-certificate-schema.js';
 import type { GatewayRequest } from '../../shared/http/gateway-io.js';
-import { refused, type AuthMethod } from '../auth/method.js';
+import { refused, type AuthMethod, type AuthMethodFactory } from '../auth/method.js';
 
 
 /**
@@ -67,3 +67,9 @@ export function createMtlsMethod(config: MtlsAuthConfig): AuthMethod {
     },
   };
 }
+
+/** The mtls entry of edge/auth/registry.ts: the certificate belongs to the connection, so no carrier to count. */
+export const mtlsFactory: AuthMethodFactory<MtlsAuthConfig> = (mtls) => ({
+  method: createMtlsMethod(mtls),
+  carriers: { headers: [], cookies: [], queryParams: [] },
+});

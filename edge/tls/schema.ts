@@ -27,9 +27,9 @@ export const ClientCertificatesSchema = Type.Object({
 }, Strict);
 
 export const HstsSchema = Type.Object({
-  maxAgeSeconds: Type.Integer({ minimum: 0, default: 31_536_000 }),
-  includeSubDomains: Type.Boolean({ default: true }),
-  preload: Type.Boolean({ default: false }),
+  maxAgeSeconds: Type.Integer({ minimum: 0, default: 31_536_000, description: 'max-age of Strict-Transport-Security' }),
+  includeSubDomains: Type.Boolean({ default: true, description: 'whether it says includeSubDomains' }),
+  preload: Type.Boolean({ default: false, description: 'whether it says preload' }),
 }, Strict);
 
 export const EdgeTlsSchema = Type.Object({
@@ -37,7 +37,7 @@ export const EdgeTlsSchema = Type.Object({
     minItems: 1,
     description: 'the first is the default, served when SNI is absent or names no listed host',
   }),
-  minVersion: Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], { default: 'TLSv1.2' }),
+  minVersion: Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], { default: 'TLSv1.2', description: 'the oldest TLS version accepted' }),
   ciphers: Type.Optional(Type.String({
     minLength: 1,
     description: 'OpenSSL cipher string for TLS 1.2; TLS 1.3 suites are fixed by Node and not affected',
@@ -45,8 +45,8 @@ export const EdgeTlsSchema = Type.Object({
   reloadIntervalMs: Type.Integer({ minimum: 100, default: 1000, description: 'how often certificate files are checked for changes' }),
   // Node's own default is 120 s, so a connection that never starts TLS held a slot of maxConnections that long.
   handshakeTimeoutMs: Type.Integer({ minimum: 100, default: 10_000, description: 'a connection that has not completed its TLS handshake this long after it opened is closed' }),
-  clientCertificates: Type.Optional(ClientCertificatesSchema),
-  hsts: Type.Optional(HstsSchema),
+  clientCertificates: Type.Optional({ ...ClientCertificatesSchema, description: 'client certificates (mTLS) requested in the handshake; the CA file is re-read when it changes' }),
+  hsts: Type.Optional({ ...HstsSchema, description: 'the Strict-Transport-Security header of every reply' }),
 }, Strict);
 
 export type CertificateConfig = Static<typeof CertificateSchema>;

@@ -7,10 +7,8 @@ import type { Stage } from '../../shared/exchange.js';
 import { GatewayError } from '../../shared/errors.js';
 import { checkAuthzPolicy, type AuthzDefault, type AuthzPolicy } from './schema.js';
 import type { AuthzCheck } from './check.js';
-import { compileGrants } from './scopes.js';
-import { compileConsumers } from './consumers.js';
-import { compileClaim } from './claims.js';
-import { compileAuthMethods, compileMethods } from './methods.js';
+import { AUTHZ_RULES, type AuthzRuleSchemaEntry } from './registry-schema.js';
+import { AUTHZ_COMPILERS, type AuthzRuleCompiler } from './registry.js';
 
 export interface AuthzDecision { readonly allowed: boolean; readonly reason: string }
 export type AuthzDecide = (identity: Identity, method: string) => AuthzDecision;
@@ -44,15 +42,19 @@ export function compileAuthz(policy: AuthzPolicy | undefined, defaultDecision: A
   };
 }
 
-/** A fixed order, cheapest and broadest first, so the reported failure is predictable. */
+const RULE_BY_NAME = new Map(AUTHZ_RULES.map((rule) => [rule.name, rule]));
+/** The compilers' order (router/authz/registry.ts), not the schema's. */
+const CHECK_ORDER = Object.keys(AUTHZ_COMPILERS).map((name) => RULE_BY_NAME.get(name as AuthzRuleSchemaEntry['name'])!);
+
 function matchers(p: AuthzPolicy): AuthzCheck[] {
   const checks: AuthzCheck[] = [];
-  if (p.methods) checks.push(compileMethods(p.methods));
-  if (p.authMethods) checks.push(compileAuthMethods(p.authMethods));
-  if (p.consumers) checks.push(compileConsumers(p.consumers));
-  if (p.scopes) checks.push(compileGrants(p.scopes, 'scope'));
-  if (p.roles) checks.push(compileGrants(p.roles, 'role'));
-  for (const rule of p.claims ?? []) checks.push(compileClaim(rule));
+  for (const rule of CHECK_ORDER) {
+    const section = p[rule.key];
+    if (section === undefined) continue;
+    // Each compiler takes the rule under its own key, which its schema validated.
+    const compile: AuthzRuleCompiler<never> = AUTHZ_COMPILERS[rule.name];
+    checks.push(...compile(section as never));
+  }
   return checks;
 }
 

@@ -1,118 +1,25 @@
-// Config of a route's authorization policy, and the checks a JSON Schema cannot
-// express. Load-time only: nothing here runs per request, and a policy that
-// fails checkAuthzPolicy must never be compiled.
+// Config of a route's authorization policy, composed from the rule kinds of router/authz/registry-schema.ts,
+// and the checks a JSON Schema cannot express. Load-time only: nothing here runs per request, and a policy
+// that fails checkAuthzPolicy must never be compiled.
 import { Type, type Static } from '@sinclair/typebox';
+import { crossCheckAt, optionalSections, type Problem } from '../../shared/config/policy-schema.js';
+import { AUTHZ_RULES } from './registry-schema.js';
+import { Strict } from './rule-schema.js';
 
-const Strict = { additionalProperties: false } as const;
-const Name = Type.String({ minLength: 1 });
+export { HTTP_METHODS } from './methods-schema.js';
+export type { GrantRule } from './scopes-schema.js';
+export type { ClaimRule } from './claims-schema.js';
 
-const GrantRuleSchema = Type.Object({
-  allOf: Type.Optional(Type.Array(Name, { minItems: 1, description: 'every one must be held' })),
-  anyOf: Type.Optional(Type.Array(Name, { minItems: 1, description: 'at least one must be held' })),
-}, Strict);
+export const AuthzPolicySchema = optionalSections(AUTHZ_RULES, Strict);
 
-export const ClaimRuleSchema = Type.Object({
-  claim: Type.String({ minLength: 1, description: 'a claim name, or a dotted path such as org.id' }),
-  equals: Type.Optional(Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
-  oneOf: Type.Optional(Type.Array(Type.Union([Type.String(), Type.Number()]), { minItems: 1 })),
-  pattern: Type.Optional(Type.String({ minLength: 1, description: 'a regular expression tested against a string claim, anchored only as written' })),
-}, Strict);
-
-export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
-export const AUTH_METHODS = ['jwt', 'api-key', 'session', 'mtls', 'anonymous'] as const;
-
-export const AuthzPolicySchema = Type.Object({
-  scopes: Type.Optional(GrantRuleSchema),
-  roles: Type.Optional(GrantRuleSchema),
-  consumers: Type.Optional(Type.Object({
-    allow: Type.Optional(Type.Array(Name, { description: 'when given, only these consumers' })),
-    deny: Type.Optional(Type.Array(Name, { description: 'refused even when also allowed' })),
-  }, Strict)),
-  claims: Type.Optional(Type.Array(ClaimRuleSchema, { minItems: 1 })),
-  methods: Type.Optional(Type.Array(Type.Union(HTTP_METHODS.map((m) => Type.Literal(m))), { minItems: 1 })),
-  authMethods: Type.Optional(Type.Array(Type.Union(AUTH_METHODS.map((m) => Type.Literal(m))), { minItems: 1, description: 'how the caller must have authenticated' })),
-}, Strict);
-
-export const AuthzDefaultSchema = Type.Union([Type.Literal('deny'), Type.Literal('allow')], { default: 'deny' });
+export const AuthzDefaultSchema = Type.Union([Type.Literal('deny'), Type.Literal('allow')], { default: 'deny', description: 'the decision for a route without authz' });
 
 export type AuthzPolicy = Static<typeof AuthzPolicySchema>;
-export type GrantRule = Static<typeof GrantRuleSchema>;
-export type ClaimRule = Static<typeof ClaimRuleSchema>;
 export type AuthzDefault = Static<typeof AuthzDefaultSchema>;
 
 /** Every problem of a policy at once, each starting with its field path inside the policy. */
 export function checkAuthzPolicy(policy: AuthzPolicy): string[] {
-  const problems: string[] = [];
-  for (const key of ['scopes', 'roles'] as const) {
-    const rule = policy[key];
-    if (rule && rule.allOf === undefined && rule.anyOf === undefined) problems.push(`${key}: expected allOf or anyOf, found an empty object (it would allow everyone)`);
-  }
-  if (policy.consumers && policy.consumers.allow === undefined && policy.consumers.deny === undefined) {
-    problems.push('consumers: expected allow or deny, found an empty object (it would allow everyone)');
-  }
-  policy.claims?.forEach((rule, i) => {
-    const at = `claims[${i}] (${rule.claim})`;
-    const ops = (['equals', 'oneOf', 'pattern'] as const).filter((op) => rule[op] !== undefined);
-    if (ops.length !== 1) problems.push(`${at}: expected exactly one of equals, oneOf, pattern; found ${ops.join(', ') || 'none'}`);
-    if (rule.pattern !== undefined) {
-      const problem = checkPattern(rule.pattern);
-      if (problem) problems.push(`${at}.pattern: ${problem}`);
-    }
-  });
-  return problems;
-}
-
-const MAX_PATTERN_LENGTH = 256;
-function checkPattern(pattern: string): string | undefined {
-  if (pattern.length > MAX_PATTERN_LENGTH) return `expected at most ${MAX_PATTERN_LENGTH} characters, found ${pattern.length}`;
-  try { new RegExp(pattern); } catch (err) { return `does not compile: ${(err as Error).message}`; }
-  return nestedRepetition(pattern) ? `${JSON.stringify(pattern)} repeats a group that itself repeats or alternates (like (a+)+ or (a|a)*), which can backtrack catastrophically` : undefined;
-}
-
-/**
- * Conservative, not exact: refuses any repeated group (*, +, {n,}, {n,m}) whose
- * body holds a quantifier or an alternation anywhere inside, so it also refuses
- * some safe patterns like (ab|cd)+. It does not catch polynomial cases such as
- * \d*\d*\d*; the 256-character cap and short claim values bound those.
- */
-function nestedRepetition(pattern: string): boolean {
-  const groups: { risky: boolean }[] = [];
-  let risky = false; // quantifier or alternation seen at the current level
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '\\') { i++; continue; }
-    if (c === '[') { for (i++; i < pattern.length && pattern[i] !== ']'; i++) if (pattern[i] === '\\') i++; continue; }
-    if (c === '(') { groups.push({ risky }); risky = false; i += groupKindLength(pattern, i + 1); continue; }
-    if (c === ')') {
-      const inner: boolean = risky;
-      risky = groups.pop()?.risky ?? false;
-      const q = quantifierAt(pattern, i + 1);
-      if (q.repeats && inner) return true;
-      risky ||= inner || q.length > 0;
-      i += q.length;
-      continue;
-    }
-    if (c === '|' || quantifierAt(pattern, i).length > 0) risky = true;
-  }
-  return false;
-}
-
-/** (?:  (?=  (?!  (?<=  (?<!  (?<name> : that ? names the group's kind; it is no quantifier. */
-function groupKindLength(pattern: string, i: number): number {
-  if (pattern[i] !== '?') return 0;
-  if (pattern[i + 1] !== '<') return 2;
-  if (pattern[i + 2] === '=' || pattern[i + 2] === '!') return 3;
-  const close = pattern.indexOf('>', i);
-  return close === -1 ? 2 : close - i + 1;
-}
-
-/** The quantifier starting at i (with its lazy ?), and whether it can repeat more than once. */
-function quantifierAt(pattern: string, i: number): { length: number; repeats: boolean } {
-  const c = pattern[i];
-  if (c === '*' || c === '+') return { length: pattern[i + 1] === '?' ? 2 : 1, repeats: true };
-  if (c === '?') return { length: 1, repeats: false };
-  const brace = c === '{' ? /^\{(\d+)(,(\d*))?\}\??/.exec(pattern.slice(i)) : null;
-  if (!brace) return { length: 0, repeats: false };
-  const max = brace[2] === undefined ? Number(brace[1]) : brace[3] === '' ? Infinity : Number(brace[3]);
-  return { length: brace[0].length, repeats: max > 1 };
+  const problems: Problem[] = [];
+  for (const rule of AUTHZ_RULES) crossCheckAt(rule, policy[rule.key], [], undefined, problems);
+  return problems.map((p) => p.message);
 }

@@ -8,9 +8,9 @@ import { Ajv, type ErrorObject } from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { applyEnvOverrides, type Env } from './env.js';
+import type { Problem } from './policy-schema.js';
 
-/** A problem the schema cannot express, with the path of the field to blame so it can point at its line. */
-export interface Problem { readonly path: string[]; readonly message: string }
+export type { Problem };
 
 /** What makes a loader of one config shape: its schema, the checks across fields, and its file paths to resolve. */
 export interface ConfigShape<C> {
@@ -126,7 +126,7 @@ function describe(e: ErrorObject, doc: Document, lines: LineCounter): string {
     case 'required':
       return `${where(path, doc, lines)}${fieldName([...path, String(p.missingProperty)])}: is required but missing`;
     case 'additionalProperties':
-      return `${where(path, doc, lines)}${fieldName([...path, String(p.additionalProperty)])}: unknown field (check the spelling; see the config reference in README.md)`;
+      return `${where(path, doc, lines)}${fieldName([...path, String(p.additionalProperty)])}: unknown field (check the spelling; see docs/configuration.md)`;
     default: {
       const found = doc.getIn(path);
       const expected = (e.parentSchema as { description?: string } | undefined)?.description;

@@ -4,24 +4,12 @@
 // A Consul outage never stops the process from serving, and never crashes it.
 import { hostname } from 'node:os';
 import type { Logger } from 'pino';
-import { Type, type Static } from '@sinclair/typebox';
+import type { SelfRegistrationConfig } from './self-registration-schema.js';
 import { consulClient } from './directory.js';
 import { isUnspecified, primaryAddress } from '../net.js';
 import type { ConsulConfig } from '../config/schema.js';
 
-/** The registration settings; each user gives its own default service name. */
-export function selfRegistrationSchema(defaultService: string) {
-  return Type.Object({
-    service: Type.String({ minLength: 1, default: defaultService }),
-    advertiseAddress: Type.Optional(Type.String({ minLength: 1, description: 'the address others use; default: the listen host' })),
-    tags: Type.Array(Type.String({ minLength: 1 }), { default: [] }),
-    checkIntervalSeconds: Type.Integer({ minimum: 1, default: 2 }),
-    deregisterCriticalAfterSeconds: Type.Integer({ minimum: 60, default: 300 }),
-    antiEntropySeconds: Type.Integer({ minimum: 1, default: 5, description: 'how often the local agent is asked whether it still holds this registration; a forgotten one is registered again' }),
-  }, { additionalProperties: false });
-}
-
-export type SelfRegistrationConfig = Static<ReturnType<typeof selfRegistrationSchema>>;
+export { selfRegistrationSchema, type SelfRegistrationConfig } from './self-registration-schema.js';
 
 /** What is registered: where the process listens and how Consul checks it. */
 export interface RegistrationTarget {

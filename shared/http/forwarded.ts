@@ -3,11 +3,10 @@
 // count); the client address is then the rightmost untrusted entry.
 import { isIP } from 'node:net';
 import proxyAddr from '@fastify/proxy-addr';
-import { Type } from '@sinclair/typebox';
 import type { IncomingHttpHeaders } from 'node:http';
 
 /** One entry of a trusted-peer list; config/cross-check.ts compiles each at load to report the ones proxy-addr refuses. */
-export const CidrSchema = Type.String({ pattern: '^([0-9a-fA-F:.]+(/[0-9]{1,3})?|loopback|linklocal|uniquelocal)$', description: 'an IP address, a CIDR range, or loopback/linklocal/uniquelocal' });
+export { CidrSchema } from './cidr-schema.js';
 
 export type TrustFn = (address: string, hop: number) => boolean;
 

@@ -4,19 +4,13 @@
 // owns are dropped first; the gateway's own values are added after, so a
 // client can neither spoof nor strip them.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { GATEWAY_OWNED, IDENTITY_PREFIX } from './gateway-headers-schema.js';
+
+export { GATEWAY_OWNED, IDENTITY_PREFIX };
 
 const HOP_BY_HOP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'te', 'trailer',
   'upgrade', 'proxy-authorization', 'proxy-authenticate', 'http2-settings', 'host', 'proxy',
-]);
-
-/** The identity namespace: only the gateway writes these, every hop drops what it received. */
-export const IDENTITY_PREFIX = 'x-gatehouse-';
-
-/** Set by the gateway on every hop; a client's copy is never passed on as-is. */
-export const GATEWAY_OWNED: ReadonlySet<string> = new Set([
-  'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-host', 'x-forwarded-port', 'x-forwarded-prefix',
-  'forwarded', 'x-real-ip', 'x-request-id', 'traceparent', 'tracestate',
 ]);
 
 /**

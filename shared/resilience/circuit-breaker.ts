@@ -5,20 +5,9 @@
 // a failure the client may have caused: otherwise one client, or one failing
 // path, could open it for every route. It only counts; it never queues, waits
 // or touches a connection (maxConnections and maxPending: connection-queue.ts).
-import { Type, type Static } from '@sinclair/typebox';
+import type { CircuitBreakerConfig } from './circuit-breaker-schema.js';
 
-export const CircuitBreakerSchema = Type.Object({
-  maxConcurrent: Type.Integer({ minimum: 1, default: 1024, description: 'requests in flight to the service; beyond it: overloaded' }),
-  maxConnections: Type.Integer({ minimum: 1, default: 256, description: 'keep-alive connections to each instance (an instance in two services: the first one\'s)' }),
-  maxPending: Type.Integer({ minimum: 0, default: 1024, description: 'requests of the service waiting for a connection to a busy instance; beyond it: overloaded' }),
-  failureThreshold: Type.Integer({ minimum: 0, maximum: 100, default: 50, description: 'percent of an instance\'s attempts in the window left unanswered (refused, reset, timed out) that opens its circuit; 0 never opens it' }),
-  minimumRequests: Type.Integer({ minimum: 1, default: 20, description: 'attempts on the instance in the window before the failure percentage counts' }),
-  windowMs: Type.Integer({ minimum: 100, default: 10_000 }),
-  openMs: Type.Integer({ minimum: 1, default: 5_000, description: 'how long it stays open before probing' }),
-  halfOpenRequests: Type.Integer({ minimum: 1, default: 3, description: 'probes at once while half-open, and the successes in a row that close it' }),
-}, { additionalProperties: false });
-
-export type CircuitBreakerConfig = Static<typeof CircuitBreakerSchema>;
+export { CircuitBreakerSchema, type CircuitBreakerConfig } from './circuit-breaker-schema.js';
 export type BreakerState = 'closed' | 'open' | 'half-open';
 export type Admission = 'ok' | 'overloaded' | 'open';
 

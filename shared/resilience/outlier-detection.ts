@@ -1,17 +1,10 @@
 // Passive health checking, Envoy-style: instances that fail N times in a row
 // are ejected for a growing back-off. It must never leave a service with no
 // instances to try (panic mode), and never allocates on the per-request path.
-import { Type, type Static } from '@sinclair/typebox';
+import type { OutlierConfig } from './outlier-detection-schema.js';
 import type { Instance } from '../discovery/instance.js';
 
-export const OutlierSchema = Type.Object({
-  consecutiveFailures: Type.Integer({ minimum: 1, default: 5, description: 'failures in a row that eject an instance' }),
-  baseEjectionMs: Type.Integer({ minimum: 1, default: 5_000, description: 'first ejection; each repeat doubles it' }),
-  maxEjectionMs: Type.Integer({ minimum: 1, default: 300_000, description: 'cap of the back-off; also how long an instance must stay healthy for it to reset' }),
-  maxEjectedPercent: Type.Integer({ minimum: 0, maximum: 100, default: 50, description: 'above this share ejected, all instances are tried (panic mode)' }),
-}, { additionalProperties: false });
-
-export type OutlierConfig = Static<typeof OutlierSchema>;
+export { OutlierSchema, type OutlierConfig } from './outlier-detection-schema.js';
 
 export interface OutlierStatus {
   readonly ejected: readonly { readonly id: string; readonly untilMs: number; readonly times: number }[];

@@ -1,22 +1,12 @@
 // When a failed request may be tried again: a retry budget (Finagle/Envoy)
 // so retries cannot multiply the load on a struggling service, and the rule
 // for which failures are safe to retry. It must never replay a streamed body.
-import { Type, type Static } from '@sinclair/typebox';
+import type { RetryConfig } from './retry-budget-schema.js';
 import { RollingCounts } from './circuit-breaker.js';
 
 export type RetryFailure = 'connect-failure' | 'reset' | 'status-502' | 'status-503' | 'status-504';
 
-export const RetrySchema = Type.Object({
-  attempts: Type.Integer({ minimum: 0, maximum: 5, default: 2, description: 'retries after the first try' }),
-  budgetPercent: Type.Integer({ minimum: 0, maximum: 100, default: 20, description: 'retries allowed as a percentage of requests in the last second' }),
-  minRetriesPerSecond: Type.Integer({ minimum: 0, default: 10, description: 'retries allowed per second however little the traffic' }),
-  retryOn: Type.Array(Type.Union([
-    Type.Literal('connect-failure'), Type.Literal('reset'),
-    Type.Literal('status-503'), Type.Literal('status-502'), Type.Literal('status-504'),
-  ]), { uniqueItems: true, default: ['connect-failure', 'reset', 'status-503'] }),
-}, { additionalProperties: false });
-
-export type RetryConfig = Static<typeof RetrySchema>;
+export { RetrySchema, type RetryConfig } from './retry-budget-schema.js';
 
 // The window is one second cut in ten buckets, so "the last second" is
 // accurate to 100 ms and the counters never grow with traffic.

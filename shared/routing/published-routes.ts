@@ -2,8 +2,8 @@
 // operator's allow-list and the configured routes, so every instance given the same inputs decides the same.
 // Must never let a service claim a path, host or profile outside its allowance, or shadow a configured route.
 import { createHash } from 'node:crypto';
-import { Type, type Static } from '@sinclair/typebox';
-import { RouteBaseSchema, RouteMatchSchema, Strict } from '../config/schema.js';
+import { RouteBaseSchema } from '../config/schema.js';
+import type { PublishedAllowEntry } from './published-routes-schema.js';
 import { normalizeTarget } from './path.js';
 import { compilePathMatcher, prefixMatches } from './path-matcher.js';
 
@@ -21,15 +21,6 @@ export interface PublishedClaim {
   readonly stripPrefix?: string | undefined;
 }
 
-export const PublishedAllowSchema = Type.Object({
-  service: Type.String({ pattern: '^[A-Za-z0-9._*-]+$', description: 'a Consul service name, or a pattern where * stands for any characters (orders-*)' }),
-  pathPrefixes: Type.Array(Type.String({ pattern: '^/', description: 'a published prefix must be this one or below it, on whole segments (/orders/v2 is below /orders, /ordersx is not)' }), { minItems: 1 }),
-  hosts: Type.Optional(Type.Array(Type.Optional(RouteMatchSchema.properties.host, false), { minItems: 1, description: 'hosts a published route may name (*.example.com: any name under it); absent: only routes without a host' })),
-  profiles: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, description: 'keys of publishedRoutes.profiles the service may pick with meta gatehouse-profile' }),
-  defaultProfile: Type.Optional(Type.String({ minLength: 1, description: 'the profile of a service that names none; without it such a service is refused' })),
-}, Strict);
-
-export type PublishedAllowEntry = Static<typeof PublishedAllowSchema>;
 
 /** The part of a configured route that decides whether a claim would shadow it. */
 export interface ConfiguredRouteMatch {
@@ -50,6 +41,8 @@ export interface PublishedRoute {
 }
 
 export interface Refusal { readonly service: string; readonly reason: string }
+
+export type { PublishedAllowEntry };
 
 export interface PublishedRoutesInput {
   readonly claims: readonly PublishedClaim[];
