@@ -9,11 +9,11 @@ import type { ServiceConfig } from '../shared/config/schema.js';
 import { crossCheckAt, type Problem } from '../shared/config/policy-schema.js';
 import { hasSecret } from '../shared/secrets-schema.js';
 import { SERVICE_POLICIES } from '../shared/config/service-policies-schema.js';
-import { checkAuthzPolicy } from '../router/authz/schema.js';
 import { registrationPolicy } from '../router/registration-schema.js';
-import { AUTH_METHODS, AUTH_METHOD_BY_NAME } from '../edge/auth/registry-schema.js';
-import type { AuthCheckContext } from '../edge/auth/method-schema.js';
+import { AUTH_METHODS } from '../edge/auth/registry-schema.js';
 import { buildStripList, strips } from '../edge/strip-headers-schema.js';
+import { authSectionOf, checkRoutePolicy } from './route-policy-check.js';
+import { checkPublishedRoutes } from './published-routes.js';
 
 export function crossCheck(config: Config): Problem[] {
   const problems: Problem[] = [];
@@ -21,10 +21,7 @@ export function crossCheck(config: Config): Problem[] {
   for (const [name, svc] of Object.entries(config.services)) checkService(svc, ['services', name], problems);
   if (config.edge) checkService(config.edge.router, ['edge', 'router'], problems);
   const names = new Set<string>();
-  const sectionOf: AuthCheckContext['sectionOf'] = (m) => {
-    const key = AUTH_METHOD_BY_NAME.get(m)!.key;
-    return { key, configured: config.auth[key] !== undefined };
-  };
+  const sectionOf = authSectionOf(config);
   config.routes.forEach((route, i) => {
     if (!(route.service in config.services)) {
       const known = Object.keys(config.services);
@@ -40,23 +37,9 @@ export function crossCheck(config: Config): Problem[] {
       const params = new Set([...(m.pathPattern ?? '').matchAll(/:([A-Za-z_][A-Za-z0-9_]*)/g)].map((x) => x[1]!));
       for (const [, name] of rw.path.matchAll(/\{([^}]*)\}/g)) if (!params.has(name!)) problems.push({ path: ['routes', String(i), 'rewrite', 'path'], message: `uses {${name}}, which match.pathPattern does not capture` });
     }
-    const auth = route.auth;
-    if (auth.methods.length === 0 && !auth.anonymous) {
-      problems.push({ path: ['routes', String(i), 'auth'], message: 'admits nobody: list methods, or set anonymous: true for a public route' });
-    }
-    auth.methods.forEach((m, j) => {
-      const section = sectionOf(m);
-      if (!section.configured) problems.push({ path: ['routes', String(i), 'auth', 'methods', String(j)], message: `uses ${m}, which has no auth.${section.key} section` });
-    });
-    if (route.authz) for (const p of checkAuthzPolicy(route.authz)) problems.push({ path: ['routes', String(i), 'authz'], message: p });
-    if (route.rateLimit !== undefined && !(route.rateLimit in config.rateLimits)) {
-      problems.push({ path: ['routes', String(i), 'rateLimit'], message: `names policy "${route.rateLimit}", which is not defined under rateLimits` });
-    }
+    checkRoutePolicy(config, route, ['routes', String(i)], problems);
     if (config.edge) {
       const list = buildStripList(config.edge.stripHeaders, route.stripHeaders);
-      for (const p of list.problems) {
-        if (p.field === 'route') problems.push({ path: ['routes', String(i), 'stripHeaders', 'keep', String(p.index)], message: p.message });
-      }
       checkKeyedHeaders(config, i, (name) => strips(list, name), problems);
     }
     if (names.has(route.name)) problems.push({ path: ['routes', String(i), 'name'], message: `duplicate route name "${route.name}"` });
@@ -84,6 +67,7 @@ export function crossCheck(config: Config): Problem[] {
     const modes = [config.redis.url, config.redis.sentinel, config.redis.cluster].filter((m) => m !== undefined).length;
     if (modes !== 1) problems.push({ path: ['redis'], message: `expected exactly one of url, sentinel or cluster, found ${modes}` });
   }
+  problems.push(...checkPublishedRoutes(config));
   if (!config.edge && !config.router) problems.push({ path: [], message: 'neither an edge nor a router section: nothing to run' });
   return problems;
 }

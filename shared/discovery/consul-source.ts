@@ -170,11 +170,13 @@ function keyOf(instances: readonly Instance[]): string {
     .join('\n');
 }
 
-function jitteredBackoff(failures: number): number {
+/** The pause after the nth failure in a row: doubling from 250 ms to 15 s, at random in its upper half so that many instances do not retry in step. */
+export function jitteredBackoff(failures: number): number {
   const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(failures, 10));
   return ceiling / 2 + Math.random() * (ceiling / 2);
 }
 
-function sleep(ms: number): Promise<void> {
+/** A timer that never keeps the process alive. */
+export function sleep(ms: number): Promise<void> {
   return ms <= 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, ms).unref());
 }

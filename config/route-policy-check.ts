@@ -1,0 +1,41 @@
+// The cross-checks of a route's policy fields (auth, authz, rateLimit, stripHeaders) against the rest of the
+// file, shared by configured routes and the profiles of published routes so both are held to the same rules.
+// Only config/ imports this.
+import type { Config, RouteConfig } from './schema.js';
+import type { Problem } from '../shared/config/policy-schema.js';
+import { checkAuthzPolicy } from '../router/authz/schema.js';
+import { AUTH_METHOD_BY_NAME } from '../edge/auth/registry-schema.js';
+import type { AuthCheckContext } from '../edge/auth/method-schema.js';
+import { buildStripList } from '../edge/strip-headers-schema.js';
+
+export type RoutePolicy = Pick<RouteConfig, 'auth' | 'authz' | 'rateLimit' | 'stripHeaders'>;
+
+/** Which auth section a method reads, and whether the file has it. */
+export function authSectionOf(config: Config): AuthCheckContext['sectionOf'] {
+  return (m) => {
+    const key = AUTH_METHOD_BY_NAME.get(m)!.key;
+    return { key, configured: config.auth[key] !== undefined };
+  };
+}
+
+/** path: where the fields live (['routes', '3'], ['publishedRoutes', 'profiles', 'partner-api']). */
+export function checkRoutePolicy(config: Config, route: RoutePolicy, path: readonly string[], problems: Problem[]): void {
+  const sectionOf = authSectionOf(config);
+  const auth = route.auth;
+  if (auth.methods.length === 0 && !auth.anonymous) {
+    problems.push({ path: [...path, 'auth'], message: 'admits nobody: list methods, or set anonymous: true for a public route' });
+  }
+  auth.methods.forEach((m, j) => {
+    const section = sectionOf(m);
+    if (!section.configured) problems.push({ path: [...path, 'auth', 'methods', String(j)], message: `uses ${m}, which has no auth.${section.key} section` });
+  });
+  if (route.authz) for (const p of checkAuthzPolicy(route.authz)) problems.push({ path: [...path, 'authz'], message: p });
+  if (route.rateLimit !== undefined && !(route.rateLimit in config.rateLimits)) {
+    problems.push({ path: [...path, 'rateLimit'], message: `names policy "${route.rateLimit}", which is not defined under rateLimits` });
+  }
+  if (config.edge) {
+    for (const p of buildStripList(config.edge.stripHeaders, route.stripHeaders).problems) {
+      if (p.field === 'route') problems.push({ path: [...path, 'stripHeaders', 'keep', String(p.index)], message: p.message });
+    }
+  }
+}
