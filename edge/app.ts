@@ -25,20 +25,59 @@ import { limitStreamResets } from './stream-resets.js';
 import { buildRedirectApp } from './redirect.js';
 import { limitConnectionsPerClient } from './client-connections.js';
 import { acceptProxyProtocol } from './proxy-protocol/listener.js';
+import { isDeepStrictEqual } from 'node:util';
+import type { Stage } from '../shared/exchange.js';
+import type { ForwardSettings } from '../shared/stages/forward-upstream.js';
+import type { EdgeAuth } from './auth/methods.js';
+import { rateLimitStores, type RateLimits } from './ratelimit/build.js';
+import { changedPaths, holdPaths, type FieldPath } from '../shared/config/field-paths.js';
+import { retire, RESOLVE_WAIT_MS } from '../shared/reload.js';
 
-export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRuntime {
+/**
+ * What only a restart changes: the listeners, their TLS and server settings, and the connections opened at
+ * start. A reload that changes one reports it and keeps the running value (shared/config/field-paths.ts).
+ */
+export const EDGE_RESTART_FIELDS: readonly FieldPath[] = [
+  ['edge', 'listen'], ['edge', 'tls'], ['edge', 'redirectHttp'], ['edge', 'admin'], ['edge', 'timeouts'], ['edge', 'limits'],
+  ['edge', 'trustedProxies'], ['edge', 'shutdown'], ['redis'], ['consul'], ['log'], ['config'],
+  // fastify mounts the session endpoints at start
+  ['auth', 'session', 'loginPath'], ['auth', 'session', 'logoutPath'],
+];
+
+/** What one config builds: requests read it once, as they arrive, and finish on it. */
+interface EdgeGeneration {
+  readonly config: Readonly<EdgeFileConfig>;
+  readonly stages: readonly Stage[];
+  readonly forward: ForwardSettings;
+  readonly auth: EdgeAuth;
+  readonly limits: RateLimits;
+}
+
+export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRuntime<EdgeFileConfig> {
   const ec: EdgeConfig = config.edge!;
   const trust = compileTrust(ec.trustedProxies);
   const redis = config.redis ? connectRedis(config.redis, log) : undefined;
-  const auth = buildAuthMethods(config, redis, log);
-  const authDeps = { ...auth, signer: new AssertionSigner(config.identity), realm: ec.realm };
-  const limits = buildRateLimits(config, redis, log);
-  const routes = new RouteTable(config.routes, (route) => edgeRouteStages(route, { auth: authDeps, stripHeaders: ec.stripHeaders, ...limits }));
   const routers = new ServiceDirectory({ [ROUTER_SERVICE]: ec.router }, config.consul, log, 'edge');
   const pools = new UpstreamPools();
   const certificates = new CertificateStore(ec.tls, log);
-  const deps = { trust, routes, routers, pools, maxHeaderBytes: ec.limits.maxHeaderBytes, maxHeaderCount: ec.limits.maxHeaderCount };
-  const pipeline = edgePipeline(deps);
+  const limiter = rateLimitStores(config, redis, log);
+
+  /** Builds a generation, reusing what the previous one built from the same sections (JWKS caches, key caches). */
+  function generationOf(c: Readonly<EdgeFileConfig>, previous: EdgeGeneration | undefined): EdgeGeneration {
+    const sameAuth = previous !== undefined && isDeepStrictEqual(previous.config.auth, c.auth) && previous.config.edge!.realm === c.edge!.realm;
+    const auth = sameAuth ? previous.auth : buildAuthMethods(c, redis, log);
+    const authDeps = { ...auth, signer: new AssertionSigner(c.identity), realm: c.edge!.realm };
+    const limits = buildRateLimits(c, limiter);
+    const routes = new RouteTable(c.routes, (route) => edgeRouteStages(route, { auth: authDeps, stripHeaders: c.edge!.stripHeaders, ...limits }));
+    const deps = { trust, routes, routers: routers.update({ [ROUTER_SERVICE]: c.edge!.router }), pools, maxHeaderBytes: ec.limits.maxHeaderBytes, maxHeaderCount: ec.limits.maxHeaderCount };
+    const stages = edgePipeline(deps);
+    return { config: c, stages, forward: edgeForward(deps), auth, limits };
+  }
+
+  let generation = generationOf(config, undefined);
+  /** Read by the request listener and the upgrade handler; swapped whole by reload(). */
+  const live = { stages: generation.stages, forward: generation.forward };
+  const auth = generation.auth;
   const app = buildTierApp({
     log, trust, timeouts: ec.timeouts, isDraining: () => runtime.draining,
     tls: {
@@ -48,12 +87,13 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
     },
     ...(auth.sessions && { fastifyPaths: new Set([auth.sessions.loginPath, auth.sessions.logoutPath]) }),
     ...(ec.tls.hsts && { responseHeaders: { 'strict-transport-security': hstsHeaderValue(ec.tls.hsts) } }),
-    stages: pipeline,
+    pipeline: live,
   });
-  attachWebSocketProxy(app.server, { stages: pipeline.slice(0, -1), forward: edgeForward(deps), trust, log });
+  attachWebSocketProxy(app.server, { current: { get stages() { return live.stages.slice(0, -1); }, get forward() { return live.forward; } }, trust, log });
   if (auth.sessions) {
-    app.post(auth.sessions.loginPath, auth.sessions.login);
-    app.post(auth.sessions.logoutPath, auth.sessions.logout);
+    // The paths are fixed at start; the handlers are the current generation's.
+    app.post(auth.sessions.loginPath, (request, reply) => generation.auth.sessions!.login(request, reply));
+    app.post(auth.sessions.logoutPath, (request, reply) => generation.auth.sessions!.logout(request, reply));
   }
   app.server.maxConnections = ec.limits.maxConnections;
   // Order matters: each takes over the 'connection' listeners registered before it. The per-client cap goes
@@ -78,7 +118,7 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
     limitConnectionsPerClient(redirect.server, ec.limits.maxConnectionsPerClient, trust, log, 'redirect');
   }
 
-  const runtime: TierRuntime = {
+  const runtime: TierRuntime<EdgeFileConfig> = {
     log,
     app,
     draining: false,
@@ -89,9 +129,20 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
         serving: { ok: !runtime.draining },
         routers: { ...discovery, ok: discovery.ready },
         ...(redis && { redis: redisCheck(redis) }),
-        ...(limits.policies.size > 0 && { rateLimit: limits.limiter.health.status() }),
+        ...(generation.limits.policies.size > 0 && { rateLimit: limiter.health.status() }),
       };
     }),
+    async reload(next) {
+      if (!next.edge) throw new Error('the document has no edge section');
+      const restartRequired = changedPaths(config, next, EDGE_RESTART_FIELDS);
+      const previous = generation;
+      generation = generationOf(holdPaths(next, config, EDGE_RESTART_FIELDS), previous);
+      await routers.resolved(RESOLVE_WAIT_MS);
+      live.stages = generation.stages;
+      live.forward = generation.forward;
+      if (generation.auth !== previous.auth) retire(() => previous.auth.close());
+      return { restartRequired };
+    },
     async listen() {
       const url = await listenOn(app, ec.listen, 'https');
       httpsPort = Number(new URL(url).port || 443);
@@ -111,7 +162,7 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
         cut: () => sessions.destroyAll(),
         async closeClients() {
           routers.close();
-          auth.close();
+          generation.auth.close();
           await pools.close();
           if (redis) await closeRedis(redis);
         },

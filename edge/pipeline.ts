@@ -9,7 +9,7 @@ import { matchRoute } from '../shared/stages/match-route.js';
 import { runRouteStages } from '../shared/stages/route-stages.js';
 import { forwardUpstream, type ForwardSettings } from '../shared/stages/forward-upstream.js';
 import type { RouteTable } from '../shared/routing/route-table.js';
-import type { ServiceDirectory } from '../shared/discovery/directory.js';
+import type { ServiceLookup } from '../shared/discovery/directory.js';
 import type { UpstreamPools } from '../shared/proxy/pools.js';
 import type { TrustFn } from '../shared/http/forwarded.js';
 import { authenticate, type RouteAuthDeps } from './auth/authenticate.js';
@@ -26,7 +26,7 @@ const ROUTER_TIMEOUT_MARGIN_MS = 1_000;
 export interface EdgeDeps {
   readonly trust: TrustFn;
   readonly routes: RouteTable<readonly Stage[]>;
-  readonly routers: ServiceDirectory;
+  readonly routers: ServiceLookup;
   readonly pools: UpstreamPools;
   readonly maxHeaderBytes: number;
   readonly maxHeaderCount: number;

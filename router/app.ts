@@ -16,18 +16,40 @@ import { AssertionVerifier } from '../shared/identity.js';
 import { SelfRegistration } from '../shared/discovery/self-registration.js';
 import { shutDown } from '../shared/shutdown.js';
 import { routerTarget } from './registration.js';
+import type { Stage } from '../shared/exchange.js';
+import type { ForwardSettings } from '../shared/stages/forward-upstream.js';
+import { changedPaths, holdPaths, type FieldPath } from '../shared/config/field-paths.js';
+import { RESOLVE_WAIT_MS } from '../shared/reload.js';
 
-export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): TierRuntime {
+/** What only a restart changes (see EDGE_RESTART_FIELDS): the listeners, registration, the connections opened at start. */
+export const ROUTER_RESTART_FIELDS: readonly FieldPath[] = [
+  ['router', 'listen'], ['router', 'admin'], ['router', 'timeouts'], ['router', 'trustedProxies'], ['router', 'register'],
+  ['router', 'shutdown'], ['redis'], ['consul'], ['log'], ['config'],
+];
+
+/** What one config builds: requests read it once, as they arrive, and finish on it. */
+interface RouterGeneration {
+  readonly stages: readonly Stage[];
+  readonly forward: ForwardSettings;
+}
+
+export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): TierRuntime<RouterFileConfig> {
   const rc: RouterConfig = config.router!;
   const trust = compileTrust(rc.trustedProxies);
-  const routes = new RouteTable(config.routes, (route) => routerRouteStages(route, config.authorization.default));
   const directory = new ServiceDirectory(usedServices(config), config.consul, log);
   const pools = new UpstreamPools();
   const redis = config.redis ? connectRedis(config.redis, log) : undefined;
-  const deps = { trust, routes, directory, pools, verifier: new AssertionVerifier(config.identity) };
-  const pipeline = routerPipeline(deps);
-  const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, stages: pipeline });
-  attachWebSocketProxy(app.server, { stages: pipeline.slice(0, -1), forward: routerForward(deps), trust, log });
+
+  function generationOf(c: Readonly<RouterFileConfig>): RouterGeneration {
+    const routes = new RouteTable(c.routes, (route) => routerRouteStages(route, c.authorization.default));
+    const deps = { trust, routes, directory: directory.update(usedServices(c)), pools, verifier: new AssertionVerifier(c.identity) };
+    return { stages: routerPipeline(deps), forward: routerForward(deps) };
+  }
+
+  /** Read by the request listener and the upgrade handler; swapped whole by reload(). */
+  const live = { ...generationOf(config) };
+  const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, pipeline: live });
+  attachWebSocketProxy(app.server, { current: { get stages() { return live.stages.slice(0, -1); }, get forward() { return live.forward; } }, trust, log });
 
   const registration = rc.register && config.consul ? new SelfRegistration(rc.register, config.consul, log) : undefined;
 
@@ -38,11 +60,20 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
     ...(redis && { redis: redisCheck(redis) }),
     ...(registration && { registration: registration.status() }),
   });
-  const runtime: TierRuntime = {
+  const runtime: TierRuntime<RouterFileConfig> = {
     log,
     app,
     draining: false,
     admin: buildAdminApp(log, readiness),
+    async reload(next) {
+      if (!next.router) throw new Error('the document has no router section');
+      const restartRequired = changedPaths(config, next, ROUTER_RESTART_FIELDS);
+      const generation = generationOf(holdPaths(next, config, ROUTER_RESTART_FIELDS));
+      await directory.resolved(RESOLVE_WAIT_MS);
+      live.stages = generation.stages;
+      live.forward = generation.forward;
+      return { restartRequired };
+    },
     async listen() {
       const url = await listenOn(app, rc.listen, 'http');
       const adminUrl = await listenOn(runtime.admin, rc.admin, 'http');

@@ -7,7 +7,7 @@ import { checkFraming } from '../shared/stages/check-framing.js';
 import { matchRoute } from '../shared/stages/match-route.js';
 import { forwardUpstream, type ForwardSettings } from '../shared/stages/forward-upstream.js';
 import type { RouteTable } from '../shared/routing/route-table.js';
-import type { ServiceDirectory } from '../shared/discovery/directory.js';
+import type { ServiceLookup } from '../shared/discovery/directory.js';
 import type { UpstreamPools } from '../shared/proxy/pools.js';
 import type { TrustFn } from '../shared/http/forwarded.js';
 import type { AssertionVerifier } from '../shared/identity.js';
@@ -20,7 +20,7 @@ import type { RouterRouteConfig } from './schema.js';
 export interface RouterDeps {
   readonly trust: TrustFn;
   readonly routes: RouteTable<readonly Stage[]>;
-  readonly directory: ServiceDirectory;
+  readonly directory: ServiceLookup;
   readonly pools: UpstreamPools;
   readonly verifier: AssertionVerifier;
 }

@@ -1,21 +1,25 @@
 // Start-up and shutdown shared by both tiers' main.ts: read the config (a bad
-// one stops the process with a compiler-style message), build, listen, and on
+// one stops the process with a compiler-style message), build, listen, keep
+// the config live (SIGHUP, the file, Consul KV: config/live-tier.ts), and on
 // SIGTERM/SIGINT run the ordered shutdown (shutdown.ts) and exit: 0 once every
 // in-flight request finished, 1 if some were cut. A second signal during the
 // drain is an operator who will not wait: exit 1 at once.
+import { resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { ConfigError } from './config/load.js';
 import { configPath, type Env } from './config/env.js';
 import { createLogger } from './log.js';
 import type { TierRuntime } from './runtime.js';
 import type { ShutdownConfig } from './shutdown.js';
+import { attachLiveConfig, startingConfig, type LiveSettings, type LoaderModule } from './config/live-tier.js';
+import { configDocuments } from './config/kv-documents.js';
 
 // Beyond drainDelayMs + timeoutMs: Consul deregistration and closing clients are each bounded in
 // seconds; this only catches a step that hangs anyway.
 const SHUTDOWN_SLACK_MS = 10_000;
 
 /** What start-up and shutdown read of a config; the tier's main.ts passes the loader of the whole file. */
-interface TierConfig {
+interface TierConfig extends LiveSettings {
   readonly log: { readonly level: string };
   readonly edge?: { readonly shutdown: ShutdownConfig };
   readonly router?: { readonly shutdown: ShutdownConfig };
@@ -23,26 +27,32 @@ interface TierConfig {
 
 export async function runTier<C extends TierConfig>(
   tier: 'edge' | 'router',
-  loadConfigFile: (path: string, env: Env) => Readonly<C>,
-  build: (config: Readonly<C>, log: Logger) => TierRuntime,
+  loader: LoaderModule<C> & { loadConfigFile(path: string, env: Env): Readonly<C> },
+  build: (config: Readonly<C>, log: Logger) => TierRuntime<C>,
 ): Promise<void> {
-  const path = configPath(process.argv.slice(2), process.env, 'gatehouse.yaml');
-  let config: Readonly<C>;
+  const path = resolve(configPath(process.argv.slice(2), process.env, 'gatehouse.yaml'));
+  let bootstrap: Readonly<C>;
   try {
-    config = loadConfigFile(path, process.env);
-    if (!config[tier]) throw new ConfigError(path, [`${tier}: is required to run the ${tier} tier but missing`]);
+    bootstrap = loader.loadConfigFile(path, process.env);
+    if (!bootstrap[tier]) throw new ConfigError(path, [`${tier}: is required to run the ${tier} tier but missing`]);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`gatehouse ${tier}: ${err.message}\n`);
     process.exit(2);
   }
-  const log = createLogger(tier, config.log.level);
+  const log = createLogger(tier, bootstrap.log.level);
   // A promise some dependency path forgot to handle must not take every in-flight request down with it.
   process.on('unhandledRejection', (err) => log.error({ event: 'unhandled-rejection', err }, 'a promise failed with nobody waiting for it; serving on'));
+  const kv = configDocuments(bootstrap);
+  const starting = await startingConfig(path, bootstrap, loader, kv, process.env, log);
+  // A KV document that lacks this tier's section cannot run it: the file does.
+  const config = starting.config[tier] ? starting.config : bootstrap;
   const runtime = build(config, log);
+  const live = attachLiveConfig(runtime, { file: path, bootstrap, starting, loader, kv, log });
   try {
     const addresses = await runtime.listen();
     log.info({ event: 'listening', config: path, ...addresses }, `${tier} listening on ${addresses.url}`);
+    live.live.start();
   } catch (err) {
     process.stderr.write(`gatehouse ${tier}: cannot listen: ${(err as Error).message}\n`);
     process.exit(1);
@@ -56,6 +66,7 @@ export async function runTier<C extends TierConfig>(
       exit(1);
     }
     stopping = true;
+    void live.close();
     log.info({ event: 'shutdown', signal, drainDelayMs, timeoutMs }, 'unready; draining in-flight requests');
     const force = setTimeout(() => { log.warn({ event: 'shutdown-forced' }, 'shutdown did not finish in time'); exit(1); }, drainDelayMs + timeoutMs + SHUTDOWN_SLACK_MS);
     force.unref();
@@ -64,6 +75,7 @@ export async function runTier<C extends TierConfig>(
       exit(outcome === 'drained' ? 0 : 1);
     }, (err: Error) => { log.error({ err }, 'shutdown failed'); exit(1); });
   };
+  process.on('SIGHUP', () => void live.live.reload('sighup'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

@@ -10,10 +10,15 @@ import type { TrustFn } from './forwarded.js';
 import { ProxyReply, ProxyRequest, cutResponse, type FinalHeaders, type GatewayReply, type GatewayRequest, type RawRequest, type RawResponse } from './gateway-io.js';
 import { requestIdOf } from './request-id.js';
 
+/** The stages requests run now; a reload swaps them whole. A request reads them once, as it arrives, and keeps them. */
+export interface CurrentPipeline {
+  readonly stages: readonly Stage[];
+}
+
 export interface GatewayHandlerOptions {
   readonly log: Logger;
   readonly trust: TrustFn;
-  readonly stages: readonly Stage[];
+  readonly pipeline: CurrentPipeline;
   /** While draining, HTTP/1.1 replies close their connection so the drain can finish. */
   readonly isDraining: () => boolean;
   /** Sent on every reply of the tier, gateway errors included (HSTS at the edge); they win over a backend's. */
@@ -26,7 +31,7 @@ const ROUTABLE = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTI
 
 export function gatewayHandler(o: GatewayHandlerOptions): RequestListener {
   const finalHeaders = finalHeadersOf(o);
-  const { log, trust, stages } = o;
+  const { log, trust, pipeline } = o;
   const logAtClose = accessLineAtClose(log);
   return (req, res) => {
     try {
@@ -43,7 +48,7 @@ export function gatewayHandler(o: GatewayHandlerOptions): RequestListener {
         sendError(reply, 'not_found', id);
         return;
       }
-      run(log, stages, ex, request, reply);
+      run(log, pipeline.stages, ex, request, reply);
     } catch (err) {
       // A throw here would be an uncaught exception in the server's 'request' event: the whole process.
       log.error({ err }, 'request listener failed');

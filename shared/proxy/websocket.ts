@@ -17,9 +17,8 @@ import { requestIdOf } from '../http/request-id.js';
 import { logAccess } from '../access-log.js';
 
 export interface WebSocketProxy {
-  /** The tier's stages before forwarding. */
-  readonly stages: readonly Stage[];
-  readonly forward: ForwardSettings;
+  /** The tier's stages before forwarding, and its forwarding, as of now: a reload swaps both. */
+  readonly current: { readonly stages: readonly Stage[]; readonly forward: ForwardSettings };
   readonly trust: TrustFn;
   readonly log: Logger;
 }
@@ -32,22 +31,23 @@ export function attachWebSocketProxy(server: Server, o: WebSocketProxy): void {
 
 async function tunnel(req: IncomingMessage, socket: Duplex, head: Buffer, o: WebSocketProxy): Promise<void> {
   socket.on('error', () => socket.destroy());
+  const { stages, forward } = o.current;
   const ex = new Exchange(requestIdOf(req, o.trust));
   const request = new ProxyRequest(ex.requestId, req);
   // A handshake has no HTTP reply until the tunnel answers: stages only ever set headers on it.
   const reply = { sent: false, header: () => reply, headers: () => reply } as unknown as GatewayReply;
   try {
     if (req.method !== 'GET' || String(req.headers.upgrade).toLowerCase() !== 'websocket') throw new GatewayError('bad_request', `refused upgrade to ${String(req.headers.upgrade).slice(0, 40)}`);
-    await runStages(o.stages, ex, request, reply);
+    await runStages(stages, ex, request, reply);
     if (!ex.route?.config.websocket) throw new GatewayError('not_found', `route ${ex.route?.name} does not take WebSocket upgrades`);
-    const service = o.forward.directory.service(o.forward.serviceOf(ex))!;
+    const service = forward.directory.service(forward.serviceOf(ex))!;
     ex.service = service.name;
     const instance = service.choose({ hashKey: service.hashKey?.(ex, request) });
     if (instance === undefined) throw new GatewayError('no_healthy_upstream', `service ${service.name} has no passing instance`);
     ex.upstream = instance.origin;
     const headers = upstreamHeadersOf(ex, req.headers);
-    headers.host = o.forward.preserveHost ? ex.authority : instance.authority;
-    const upgraded = await o.forward.pools.get(instance.origin).upgrade({ path: ex.path + ex.search, method: 'GET', headers, protocol: 'websocket' })
+    headers.host = forward.preserveHost ? ex.authority : instance.authority;
+    const upgraded = await forward.pools.get(instance.origin).upgrade({ path: ex.path + ex.search, method: 'GET', headers, protocol: 'websocket' })
       .catch((err: Error) => { throw new GatewayError('upstream_unreachable', `upgrade refused upstream: ${err.message}`); });
     let answer = 'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n';
     for (const [name, value] of Object.entries(upgraded.headers)) if (ANSWERED.has(name) && typeof value === 'string') answer += `${name}: ${value}\r\n`;

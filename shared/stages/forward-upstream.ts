@@ -8,7 +8,7 @@ import { upstreamRequestHeaders } from '../http/headers.js';
 import { withoutCookies } from '../http/cookies.js';
 import { forward, requestBody } from '../proxy/forward.js';
 import type { UpstreamPools } from '../proxy/pools.js';
-import type { ServiceDirectory } from '../discovery/directory.js';
+import type { ServiceLookup } from '../discovery/directory.js';
 import type { UpstreamService } from '../discovery/upstream-service.js';
 import type { Instance } from '../discovery/instance.js';
 import { isRetryable, type RetryFailure } from '../resilience/retry-budget.js';
@@ -16,7 +16,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { UpstreamCall } from '../proxy/upstream-call.js';
 
 export interface ForwardSettings {
-  readonly directory: ServiceDirectory;
+  readonly directory: ServiceLookup;
   readonly pools: UpstreamPools;
   /** The service this request goes to (the route's, or the router tier's). */
   readonly serviceOf: (ex: Exchange) => string;
