@@ -5,6 +5,7 @@
 // in-flight request finished, 1 if some were cut. A second signal during the
 // drain is an operator who will not wait: exit 1 at once.
 import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ConfigError } from './config/load.js';
 import { configPath, type Env } from './config/env.js';
@@ -13,10 +14,13 @@ import type { TierRuntime } from './runtime.js';
 import type { ShutdownConfig } from './shutdown.js';
 import { attachLiveConfig, startingConfig, type LiveSettings, type LoaderModule } from './config/live-tier.js';
 import { configDocuments } from './config/kv-documents.js';
+import { fileDocument, type ConfigOverlay } from './config/live.js';
 
 // Beyond drainDelayMs + timeoutMs: Consul deregistration and closing clients are each bounded in
 // seconds; this only catches a step that hangs anyway.
 const SHUTDOWN_SLACK_MS = 10_000;
+// A tier starting with published routes waits this long for Consul's first answer about them, then serves without.
+const OVERLAY_FIRST_ANSWER_MS = 3_000;
 
 /** What start-up and shutdown read of a config; the tier's main.ts passes the loader of the whole file. */
 interface TierConfig extends LiveSettings {
@@ -29,6 +33,8 @@ export async function runTier<C extends TierConfig>(
   tier: 'edge' | 'router',
   loader: LoaderModule<C> & { loadConfigFile(path: string, env: Env): Readonly<C> },
   build: (config: Readonly<C>, log: Logger) => TierRuntime<C>,
+  /** What adds to the document before building, from a source of its own (the routes services publish). */
+  overlayOf?: (log: Logger) => ConfigOverlay<C> & { firstAnswer(timeoutMs: number): Promise<void> },
 ): Promise<void> {
   const path = resolve(configPath(process.argv.slice(2), process.env, 'gatehouse.yaml'));
   let bootstrap: Readonly<C>;
@@ -46,9 +52,14 @@ export async function runTier<C extends TierConfig>(
   const kv = configDocuments(bootstrap);
   const starting = await startingConfig(path, bootstrap, loader, kv, process.env, log);
   // A KV document that lacks this tier's section cannot run it: the file does.
-  const config = starting.config[tier] ? starting.config : bootstrap;
-  const runtime = build(config, log);
-  const live = attachLiveConfig(runtime, { file: path, bootstrap, starting, loader, kv, log });
+  const document = starting.config[tier] ? starting : { config: bootstrap, document: fileDocument(path, readFileSync(path, 'utf8')) };
+  const overlay = overlayOf?.(log);
+  if (overlay) {
+    overlay.apply(document.config);
+    await overlay.firstAnswer(OVERLAY_FIRST_ANSWER_MS);
+  }
+  const runtime = build(overlay ? overlay.apply(document.config) : document.config, log);
+  const live = attachLiveConfig(runtime, { file: path, bootstrap, starting: document, loader, kv, overlay, log });
   try {
     const addresses = await runtime.listen();
     log.info({ event: 'listening', config: path, ...addresses }, `${tier} listening on ${addresses.url}`);
@@ -57,7 +68,7 @@ export async function runTier<C extends TierConfig>(
     process.stderr.write(`gatehouse ${tier}: cannot listen: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  const { drainDelayMs, timeoutMs } = config[tier]!.shutdown;
+  const { drainDelayMs, timeoutMs } = document.config[tier]!.shutdown;
   let stopping = false;
   const exit = (code: number) => { log.flush(); process.exit(code); };
   const stop = (signal: string) => {
@@ -67,6 +78,7 @@ export async function runTier<C extends TierConfig>(
     }
     stopping = true;
     void live.close();
+    kv?.close();
     log.info({ event: 'shutdown', signal, drainDelayMs, timeoutMs }, 'unready; draining in-flight requests');
     const force = setTimeout(() => { log.warn({ event: 'shutdown-forced' }, 'shutdown did not finish in time'); exit(1); }, drainDelayMs + timeoutMs + SHUTDOWN_SLACK_MS);
     force.unref();

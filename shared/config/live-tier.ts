@@ -9,7 +9,7 @@ import type { Env } from './env.js';
 import type { ConsulConfig, LiveConfigConfig } from './schema.js';
 import { ConfigError } from './load.js';
 import { CandidateValidator } from './candidate-validator.js';
-import { LiveConfig, documentName, fileDocument, kvDocument, type ConfigDocument, type KvDocuments } from './live.js';
+import { LiveConfig, documentName, fileDocument, kvDocument, type ConfigDocument, type ConfigOverlay, type KvDocuments } from './live.js';
 
 /** What the live machinery reads of a config: where its document comes from. */
 export interface LiveSettings {
@@ -70,6 +70,7 @@ export interface AttachOptions<C extends LiveSettings> {
   readonly starting: StartingConfig<C>;
   readonly loader: LoaderModule<C>;
   readonly kv: KvDocuments | undefined;
+  readonly overlay?: ConfigOverlay<C> | undefined;
   readonly log: Logger;
 }
 
@@ -82,6 +83,8 @@ export function attachLiveConfig<C extends LiveSettings>(runtime: TierRuntime<C>
     file: o.file,
     kv: o.kv && key !== undefined ? { key, documents: o.kv } : undefined,
     initial: o.starting.document,
+    initialConfig: o.starting.config,
+    overlay: o.overlay,
     watchFile: o.bootstrap.config.watchFile,
     validate: async (doc) => withBootstrapLive(await validator.validate(doc.text, documentName(doc), dirname(o.file)), o.bootstrap),
     apply: (config) => runtime.reload(config),

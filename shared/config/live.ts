@@ -46,7 +46,19 @@ export interface ConfigStatus {
   readonly lastError: { readonly at: string; readonly source: string; readonly location: string; readonly hash: string; readonly problems: readonly string[] } | null;
 }
 
-export type ReloadTrigger = 'sighup' | 'file' | 'consul' | 'api';
+export type ReloadTrigger = 'sighup' | 'file' | 'consul' | 'overlay';
+
+/**
+ * What adds to a validated document before a tier builds from it, from a source of its own (the routes
+ * services publish in Consul: config/published-overlay.ts). Pure in the document: the same document and
+ * the same source state give the same config on every instance.
+ */
+export interface ConfigOverlay<C> {
+  apply(config: Readonly<C>): Readonly<C>;
+  /** Starts watching its source; calls changed() whenever apply would now give another result. */
+  start(changed: () => void): void;
+  close(): void;
+}
 export type ReloadOutcome = 'applied' | 'unchanged' | 'refused';
 
 export interface LiveConfigOptions<C> {
@@ -58,6 +70,9 @@ export interface LiveConfigOptions<C> {
   readonly watchFile: boolean;
   /** Parses and validates a document (in a worker), file paths resolved against the bootstrap file's directory. */
   readonly validate: (doc: ConfigDocument) => Promise<Readonly<C>>;
+  /** The validated document the tier was built from, before any overlay. */
+  readonly initialConfig: Readonly<C>;
+  readonly overlay?: ConfigOverlay<C> | undefined;
   /** Builds and swaps; rejects if the config cannot be built (a key file missing): nothing then changes. */
   readonly apply: (config: Readonly<C>) => Promise<ReloadReport>;
   readonly log: Logger;
@@ -80,6 +95,8 @@ export const documentName = (doc: ConfigDocument): string => (doc.source === 'fi
 
 export class LiveConfig<C> {
   private current: ConfigDocument;
+  /** The validated document serving now, before the overlay: what an overlay change is applied to. */
+  private documentConfig: Readonly<C>;
   private kvDoc: ConfigDocument | undefined;
   private generation = 1;
   private loadedAt = new Date().toISOString();
@@ -95,6 +112,7 @@ export class LiveConfig<C> {
 
   constructor(private readonly o: LiveConfigOptions<C>) {
     this.current = o.initial;
+    this.documentConfig = o.initialConfig;
     if (o.initial.source === 'consul') this.kvDoc = o.initial;
   }
 
@@ -119,6 +137,7 @@ export class LiveConfig<C> {
 
   start(): void {
     if (this.o.watchFile) this.watchFile();
+    this.o.overlay?.start(() => void this.reload('overlay'));
     const kv = this.o.kv;
     if (kv) {
       this.kvWatch = kv.documents.watch(
@@ -132,6 +151,7 @@ export class LiveConfig<C> {
   }
 
   close(): void {
+    this.o.overlay?.close();
     this.fileWatcher?.close();
     clearTimeout(this.fileTimer);
     this.kvWatch?.close();
@@ -151,6 +171,7 @@ export class LiveConfig<C> {
   }
 
   private async once(trigger: ReloadTrigger): Promise<ReloadOutcome> {
+    if (trigger === 'overlay') return this.reapply();
     const candidate = await this.candidate(trigger);
     if (candidate === undefined) return 'unchanged';
     if (candidate.hash === this.current.hash && candidate.source === this.current.source) {
@@ -161,12 +182,13 @@ export class LiveConfig<C> {
     let report: ReloadReport;
     try {
       config = await this.o.validate(candidate);
-      report = await this.o.apply(config);
+      report = await this.o.apply(this.o.overlay ? this.o.overlay.apply(config) : config);
     } catch (err) {
       this.refuse(candidate, trigger, err);
       return 'refused';
     }
     this.current = candidate;
+    this.documentConfig = config;
     this.generation += 1;
     this.loadedAt = new Date().toISOString();
     this.restartRequired = report.restartRequired;
@@ -177,6 +199,19 @@ export class LiveConfig<C> {
     if (report.restartRequired.length > 0) {
       this.o.log.warn({ event: 'config-restart-required', fields: report.restartRequired, hash: candidate.hash }, `applied, but ${report.restartRequired.join(', ')} change only with a restart: the running values stay`);
     }
+    return 'applied';
+  }
+
+  /** The overlay's source changed: the same document, built again with what the overlay adds now. */
+  private async reapply(): Promise<ReloadOutcome> {
+    try {
+      await this.o.apply(this.o.overlay!.apply(this.documentConfig));
+    } catch (err) {
+      this.o.log.error({ event: 'config-overlay-failed', err: (err as Error).message }, 'what the overlay added cannot be built; the running config keeps serving');
+      return 'refused';
+    }
+    this.generation += 1;
+    this.loadedAt = new Date().toISOString();
     return 'applied';
   }
 
