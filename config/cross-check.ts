@@ -46,6 +46,7 @@ export function crossCheck(config: Config): Problem[] {
     names.add(route.name);
   });
   const consulNeeded = Object.values(config.services).some(usesConsul) || usesConsul(config.edge?.router);
+  if (config.config.consul && !config.consul) problems.push({ path: ['config', 'consul'], message: 'a config in Consul KV needs a consul section (or GATEHOUSE_CONSUL_ADDR) to reach it' });
   crossCheckAt(registrationPolicy, config.router?.register, ['router', 'register'], config, problems);
   if (consulNeeded && !config.consul) {
     problems.push({ path: ['consul'], message: 'a service is discovered through Consul, so a consul section (or GATEHOUSE_CONSUL_ADDR) is required' });

@@ -10,6 +10,9 @@ import { AUTH_METHODS } from '../edge/auth/registry-schema.js';
 
 export { ConfigError } from '../shared/config/load.js';
 
+/** This module's own URL: the reload validator's worker imports it to check candidates off the serving thread. */
+export const url = new URL(import.meta.url);
+
 export const { loadConfigFile, parseConfig } = createConfigLoader<Config>({ schema: ConfigSchema, crossCheck, resolveFiles });
 
 /** File paths in the config are relative to the config file, not to wherever the process started. */

@@ -1,6 +1,7 @@
 // Builds the security edge from a validated config: TLS listener, optional
 // HTTP->HTTPS redirect listener, route table, router discovery, pools, the
-// pipeline and the admin app.
+// pipeline and the admin app. What a config builds per route is a generation,
+// rebuilt and swapped whole by reload(); listeners and clients live on.
 import type { Logger } from 'pino';
 import type { EdgeConfig, EdgeFileConfig } from './schema.js';
 import { RouteTable } from '../shared/routing/route-table.js';
@@ -17,7 +18,12 @@ import { acceptUpgrades } from '../shared/proxy/websocket.js';
 import { AssertionSigner } from '../shared/identity.js';
 import { buildAuthMethods } from './auth/methods.js';
 import { guardSlowClients } from './slow-clients.js';
-import { buildRateLimits } from './ratelimit/build.js';
+import { buildRateLimits, rateLimitStores, type RateLimits } from './ratelimit/build.js';
+import { isDeepStrictEqual } from 'node:util';
+import type { Stage } from '../shared/exchange.js';
+import type { EdgeAuth } from './auth/methods.js';
+import { changedPaths, holdPaths, type FieldPath } from '../shared/config/field-paths.js';
+import { retire, RESOLVE_WAIT_MS } from '../shared/reload.js';
 import { CertificateStore, type SecureContextTarget } from './tls/certificate-store.js';
 import { hstsHeaderValue } from './tls/schema.js';
 import { trackHttp2Sessions } from './http2-sessions.js';
@@ -26,22 +32,50 @@ import { buildRedirectApp } from './redirect.js';
 import { limitConnectionsPerClient } from './client-connections.js';
 import { acceptProxyProtocol } from './proxy-protocol/listener.js';
 
-export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRuntime {
+/**
+ * What only a restart changes: the listeners, their TLS and server settings, and the connections opened at
+ * start. A reload that changes one reports it and keeps the running value (shared/config/field-paths.ts).
+ */
+export const EDGE_RESTART_FIELDS: readonly FieldPath[] = [
+  ['edge', 'listen'], ['edge', 'tls'], ['edge', 'redirectHttp'], ['edge', 'admin'], ['edge', 'timeouts'], ['edge', 'limits'],
+  ['edge', 'trustedProxies'], ['edge', 'shutdown'], ['redis'], ['consul'], ['log'], ['config'],
+];
+
+/** What one config builds: requests read its stages once, as they arrive, and finish on them. */
+interface EdgeGeneration {
+  readonly config: Readonly<EdgeFileConfig>;
+  readonly stages: readonly Stage[];
+  readonly auth: EdgeAuth;
+  readonly limits: RateLimits;
+}
+
+export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRuntime<EdgeFileConfig> {
   const ec: EdgeConfig = config.edge!;
   const trust = compileTrust(ec.trustedProxies);
   const redis = config.redis ? connectRedis(config.redis, log) : undefined;
-  const auth = buildAuthMethods(config, redis, log);
-  const authDeps = { ...auth, realm: ec.realm };
-  const limits = buildRateLimits(config, redis, log);
+  const limiter = rateLimitStores(config, redis, log);
   const routers = new ServiceDirectory({ [ROUTER_SERVICE]: ec.router }, config.consul, log, 'edge');
-  const routerService = routers.service(ROUTER_SERVICE)!;
-  const routes = new RouteTable(config.routes, (route) => edgeRoute(route, { auth: authDeps, stripHeaders: ec.stripHeaders, ...limits }, routerService));
   const pools = new UpstreamPools();
   const certificates = new CertificateStore(ec.tls, log);
-  const pipeline = edgePipeline({
-    trust, routes, pools, signer: new AssertionSigner(config.identity), sessions: auth.sessions,
-    maxHeaderBytes: ec.limits.maxHeaderBytes, maxHeaderCount: ec.limits.maxHeaderCount,
-  });
+
+  /** Builds a generation, reusing what the previous one built from the same sections (JWKS and key caches). */
+  function generationOf(c: Readonly<EdgeFileConfig>, previous: EdgeGeneration | undefined): EdgeGeneration {
+    const e = c.edge!;
+    const sameAuth = previous !== undefined && isDeepStrictEqual(previous.config.auth, c.auth) && previous.config.edge!.realm === e.realm;
+    const auth = sameAuth ? previous.auth : buildAuthMethods(c, redis, log);
+    const limits = buildRateLimits(c, limiter);
+    const routerService = routers.update({ [ROUTER_SERVICE]: e.router }).service(ROUTER_SERVICE)!;
+    const routes = new RouteTable(c.routes, (route) => edgeRoute(route, { auth: { ...auth, realm: e.realm }, stripHeaders: e.stripHeaders, ...limits }, routerService));
+    const stages = edgePipeline({
+      trust, routes, pools, signer: new AssertionSigner(c.identity), sessions: auth.sessions,
+      maxHeaderBytes: ec.limits.maxHeaderBytes, maxHeaderCount: ec.limits.maxHeaderCount,
+    });
+    return { config: c, stages, auth, limits };
+  }
+
+  let generation = generationOf(config, undefined);
+  /** Read by the request listener and the upgrade handler; reload() swaps its stages whole. */
+  const live: { stages: readonly Stage[] } = { stages: generation.stages };
   const app = buildTierApp({
     log, trust, timeouts: ec.timeouts, isDraining: () => runtime.draining,
     tls: {
@@ -50,9 +84,9 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
       sessionTimeoutMs: ec.timeouts.keepAliveMs,
     },
     ...(ec.tls.hsts && { responseHeaders: { 'strict-transport-security': hstsHeaderValue(ec.tls.hsts) } }),
-    stages: pipeline,
+    pipeline: live,
   });
-  acceptUpgrades(app.server, { stages: pipeline, trust, log });
+  acceptUpgrades(app.server, { pipeline: live, trust, log });
   app.server.maxConnections = ec.limits.maxConnections;
   // Order matters: each takes over the 'connection' listeners registered before it. The per-client cap goes
   // first so that the PROXY gate runs it once the header is read: it then counts the client the header names,
@@ -76,7 +110,7 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
     limitConnectionsPerClient(redirect.server, ec.limits.maxConnectionsPerClient, trust, log, 'redirect');
   }
 
-  const runtime: TierRuntime = {
+  const runtime: TierRuntime<EdgeFileConfig> = {
     log,
     app,
     draining: false,
@@ -87,9 +121,20 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
         serving: { ok: !runtime.draining },
         routers: { ...discovery, ok: discovery.ready },
         ...(redis && { redis: redisCheck(redis) }),
-        ...(limits.policies.size > 0 && { rateLimit: limits.limiter.health.status() }),
+        ...(generation.limits.policies.size > 0 && { rateLimit: limiter.health.status() }),
       };
     }),
+    async reload(next) {
+      if (!next.edge) throw new Error('the document has no edge section');
+      const restartRequired = changedPaths(config, next, EDGE_RESTART_FIELDS);
+      const previous = generation;
+      const built = generationOf(holdPaths(next, config, EDGE_RESTART_FIELDS), previous);
+      await routers.resolved(RESOLVE_WAIT_MS);
+      generation = built;
+      live.stages = built.stages;
+      if (built.auth !== previous.auth) retire(() => previous.auth.close());
+      return { restartRequired };
+    },
     async listen() {
       const url = await listenOn(app, ec.listen, 'https');
       httpsPort = Number(new URL(url).port || 443);
@@ -109,7 +154,7 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
         cut: () => sessions.destroyAll(),
         async closeClients() {
           routers.close();
-          auth.close();
+          generation.auth.close();
           await pools.close();
           if (redis) await closeRedis(redis);
         },

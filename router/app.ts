@@ -15,18 +15,35 @@ import { AssertionVerifier } from '../shared/identity.js';
 import { SelfRegistration } from '../shared/discovery/self-registration.js';
 import { shutDown } from '../shared/shutdown.js';
 import { routerTarget } from './registration.js';
+import type { Stage } from '../shared/exchange.js';
+import { changedPaths, holdPaths, type FieldPath } from '../shared/config/field-paths.js';
+import { RESOLVE_WAIT_MS } from '../shared/reload.js';
 
-export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): TierRuntime {
+/** What only a restart changes (see EDGE_RESTART_FIELDS): the listeners, registration, the clients opened at start. */
+export const ROUTER_RESTART_FIELDS: readonly FieldPath[] = [
+  ['router', 'listen'], ['router', 'admin'], ['router', 'timeouts'], ['router', 'trustedProxies'], ['router', 'register'],
+  ['router', 'shutdown'], ['consul'], ['log'], ['config'],
+];
+
+export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): TierRuntime<RouterFileConfig> {
   const rc: RouterConfig = config.router!;
   const trust = compileTrust(rc.trustedProxies);
   const directory = new ServiceDirectory(usedServices(config), config.consul, log);
-  const routes = new RouteTable(config.routes, (route) => routerRoute(route, config.authorization.default, directory));
   const pools = new UpstreamPools();
   // No Redis connection: nothing the router runs uses Redis (config.redis is the edge's), and a connection
   // would only make its readiness wait on a Redis it never asks anything.
-  const pipeline = routerPipeline({ trust, routes, pools, verifier: new AssertionVerifier(config.identity) });
-  const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, stages: pipeline });
-  acceptUpgrades(app.server, { stages: pipeline, trust, log });
+
+  /** One config's stages: its route table over the directory's services as that config defines them. */
+  function stagesOf(c: Readonly<RouterFileConfig>): readonly Stage[] {
+    const services = directory.update(usedServices(c));
+    const routes = new RouteTable(c.routes, (route) => routerRoute(route, c.authorization.default, services));
+    return routerPipeline({ trust, routes, pools, verifier: new AssertionVerifier(c.identity) });
+  }
+
+  /** Read by the request listener and the upgrade handler; reload() swaps its stages whole. */
+  const live: { stages: readonly Stage[] } = { stages: stagesOf(config) };
+  const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, pipeline: live });
+  acceptUpgrades(app.server, { pipeline: live, trust, log });
 
   const registration = rc.register && config.consul ? new SelfRegistration(rc.register, config.consul, log) : undefined;
 
@@ -36,11 +53,19 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
     discovery: { ...directory.status(), ok: directory.status().ready },
     ...(registration && { registration: registration.status() }),
   });
-  const runtime: TierRuntime = {
+  const runtime: TierRuntime<RouterFileConfig> = {
     log,
     app,
     draining: false,
     admin: buildAdminApp(log, readiness),
+    async reload(next) {
+      if (!next.router) throw new Error('the document has no router section');
+      const restartRequired = changedPaths(config, next, ROUTER_RESTART_FIELDS);
+      const stages = stagesOf(holdPaths(next, config, ROUTER_RESTART_FIELDS));
+      await directory.resolved(RESOLVE_WAIT_MS);
+      live.stages = stages;
+      return { restartRequired };
+    },
     async listen() {
       const url = await listenOn(app, rc.listen, 'http');
       const adminUrl = await listenOn(runtime.admin, rc.admin, 'http');

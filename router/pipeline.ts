@@ -9,7 +9,7 @@ import { matchRoute } from '../shared/stages/match-route.js';
 import { upstream } from '../shared/stages/upstream.js';
 import { upstreamSettings, type RoutePlan } from '../shared/stages/route-plan.js';
 import type { RouteTable } from '../shared/routing/route-table.js';
-import type { ServiceDirectory } from '../shared/discovery/directory.js';
+import type { ServiceLookup } from '../shared/discovery/directory.js';
 import type { UpstreamPools } from '../shared/proxy/pools.js';
 import type { TrustFn } from '../shared/http/forwarded.js';
 import type { AssertionVerifier } from '../shared/identity.js';
@@ -43,7 +43,7 @@ export function routerPipeline(d: RouterDeps): Stage[] {
 }
 
 /** Each route's plan, built once when the config loads: its chain, and its service with the route's timeouts. */
-export function routerRoute(route: RouterRouteConfig, authzDefault: 'deny' | 'allow', directory: ServiceDirectory): RoutePlan {
+export function routerRoute(route: RouterRouteConfig, authzDefault: 'deny' | 'allow', directory: ServiceLookup): RoutePlan {
   return { stages: routerRouteStages(route, authzDefault), upstream: upstreamSettings(route, directory.service(route.service)!, 0) };
 }
 

@@ -1,21 +1,29 @@
 // Start-up and shutdown shared by both tiers' main.ts: read the config (a bad
-// one stops the process with a compiler-style message), build, listen, and on
+// one stops the process with a compiler-style message), build, listen, keep
+// the config live (SIGHUP, the file, Consul KV: config/live-tier.ts), and on
 // SIGTERM/SIGINT run the ordered shutdown (shutdown.ts) and exit: 0 once every
 // in-flight request finished, 1 if some were cut. A second signal during the
 // drain is an operator who will not wait: exit 1 at once.
+import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import { ConfigError } from './config/load.js';
 import { configPath, type Env } from './config/env.js';
 import { createLogger } from './log.js';
 import type { TierRuntime } from './runtime.js';
 import type { ShutdownConfig } from './shutdown.js';
+import { attachLiveConfig, startingConfig, type LiveSettings, type LoaderModule } from './config/live-tier.js';
+import { configDocuments } from './config/kv-documents.js';
+import { fileDocument, type ConfigOverlay } from './config/live.js';
 
 // Beyond drainDelayMs + timeoutMs: Consul deregistration and closing clients are each bounded in
 // seconds; this only catches a step that hangs anyway.
 const SHUTDOWN_SLACK_MS = 10_000;
+// A tier starting with published routes waits this long for Consul's first answer about them, then serves without.
+const OVERLAY_FIRST_ANSWER_MS = 3_000;
 
 /** What start-up and shutdown read of a config; the tier's main.ts passes the loader of the whole file. */
-interface TierConfig {
+interface TierConfig extends LiveSettings {
   readonly log: { readonly level: string };
   readonly edge?: { readonly shutdown: ShutdownConfig };
   readonly router?: { readonly shutdown: ShutdownConfig };
@@ -23,31 +31,44 @@ interface TierConfig {
 
 export async function runTier<C extends TierConfig>(
   tier: 'edge' | 'router',
-  loadConfigFile: (path: string, env: Env) => Readonly<C>,
-  build: (config: Readonly<C>, log: Logger) => TierRuntime,
+  loader: LoaderModule<C> & { loadConfigFile(path: string, env: Env): Readonly<C> },
+  build: (config: Readonly<C>, log: Logger) => TierRuntime<C>,
+  /** What adds to the document before building, from a source of its own (the routes services publish). */
+  overlayOf?: (log: Logger) => ConfigOverlay<C> & { firstAnswer(timeoutMs: number): Promise<void> },
 ): Promise<void> {
-  const path = configPath(process.argv.slice(2), process.env, 'gatehouse.yaml');
-  let config: Readonly<C>;
+  const path = resolve(configPath(process.argv.slice(2), process.env, 'gatehouse.yaml'));
+  let bootstrap: Readonly<C>;
   try {
-    config = loadConfigFile(path, process.env);
-    if (!config[tier]) throw new ConfigError(path, [`${tier}: is required to run the ${tier} tier but missing`]);
+    bootstrap = loader.loadConfigFile(path, process.env);
+    if (!bootstrap[tier]) throw new ConfigError(path, [`${tier}: is required to run the ${tier} tier but missing`]);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     process.stderr.write(`gatehouse ${tier}: ${err.message}\n`);
     process.exit(2);
   }
-  const log = createLogger(tier, config.log.level);
+  const log = createLogger(tier, bootstrap.log.level);
   // A promise some dependency path forgot to handle must not take every in-flight request down with it.
   process.on('unhandledRejection', (err) => log.error({ event: 'unhandled-rejection', err }, 'a promise failed with nobody waiting for it; serving on'));
-  const runtime = build(config, log);
+  const kv = configDocuments(bootstrap);
+  const starting = await startingConfig(path, bootstrap, loader, kv, process.env, log);
+  // A KV document that lacks this tier's section cannot run it: the file does.
+  const document = starting.config[tier] ? starting : { config: bootstrap, document: fileDocument(path, readFileSync(path, 'utf8')) };
+  const overlay = overlayOf?.(log);
+  if (overlay) {
+    overlay.apply(document.config);
+    await overlay.firstAnswer(OVERLAY_FIRST_ANSWER_MS);
+  }
+  const runtime = build(overlay ? overlay.apply(document.config) : document.config, log);
+  const live = attachLiveConfig(runtime, { file: path, bootstrap, starting: document, loader, kv, overlay, log });
   try {
     const addresses = await runtime.listen();
     log.info({ event: 'listening', config: path, ...addresses }, `${tier} listening on ${addresses.url}`);
+    live.live.start();
   } catch (err) {
     process.stderr.write(`gatehouse ${tier}: cannot listen: ${(err as Error).message}\n`);
     process.exit(1);
   }
-  const { drainDelayMs, timeoutMs } = config[tier]!.shutdown;
+  const { drainDelayMs, timeoutMs } = document.config[tier]!.shutdown;
   let stopping = false;
   const exit = (code: number) => { log.flush(); process.exit(code); };
   const stop = (signal: string) => {
@@ -56,6 +77,8 @@ export async function runTier<C extends TierConfig>(
       exit(1);
     }
     stopping = true;
+    void live.close();
+    kv?.close();
     log.info({ event: 'shutdown', signal, drainDelayMs, timeoutMs }, 'unready; draining in-flight requests');
     const force = setTimeout(() => { log.warn({ event: 'shutdown-forced' }, 'shutdown did not finish in time'); exit(1); }, drainDelayMs + timeoutMs + SHUTDOWN_SLACK_MS);
     force.unref();
@@ -64,6 +87,7 @@ export async function runTier<C extends TierConfig>(
       exit(outcome === 'drained' ? 0 : 1);
     }, (err: Error) => { log.error({ err }, 'shutdown failed'); exit(1); });
   };
+  process.on('SIGHUP', () => void live.live.reload('sighup'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }

@@ -4,14 +4,20 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ListenerConfig } from './config/schema.js';
 import type { ShutdownOutcome } from './shutdown.js';
+import type { ReloadReport } from './config/live.js';
 
-export interface TierRuntime {
+export interface TierRuntime<C = unknown> {
   readonly log: Logger;
   readonly app: FastifyInstance;
   readonly admin: FastifyInstance;
   /** Flips readiness to false first, so balancers stop sending before the drain. */
   draining: boolean;
   listen(): Promise<ListeningAddresses>;
+  /**
+   * Builds from a validated config and swaps it in: requests already running finish on the config they
+   * started with. Throws (changing nothing) when the config cannot be built.
+   */
+  reload(config: Readonly<C>): Promise<ReloadReport>;
   /** The ordered shutdown of shutdown.ts; set draining first. */
   close(): Promise<ShutdownOutcome>;
 }

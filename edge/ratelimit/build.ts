@@ -1,4 +1,4 @@
-// Compiles the configured rate-limit policies once per edge, over the shared
+// Compiles the configured rate-limit policies once per config, over the shared
 // Redis store when Redis is configured (the in-memory store otherwise: the
 // embedded default has no Redis).
 import type { Logger } from 'pino';
@@ -15,18 +15,20 @@ export interface RateLimits {
   readonly policies: ReadonlyMap<string, Policy>;
 }
 
-export function buildRateLimits(config: Readonly<EdgeFileConfig>, redis: RedisClient | undefined, log: Logger): RateLimits {
-  const policies = new Map(Object.entries(config.rateLimits).map(([name, p]) => [name, compilePolicy(name, p)]));
+/** The stores and their health: built once per edge, so counts and outage state outlive a reload. */
+export function rateLimitStores(config: Readonly<EdgeFileConfig>, redis: RedisClient | undefined, log: Logger): LimiterDeps {
   const local = new MemoryStore();
-  const globalName = config.edge?.rateLimit;
   return {
-    policies,
-    globalPolicy: globalName === undefined ? undefined : policies.get(globalName),
-    limiter: {
-      shared: redis ? new RedisStore(redis) : local,
-      local,
-      health: new StoreHealth(log),
-      prefix: config.redis?.keyPrefix ?? 'gatehouse:',
-    },
+    shared: redis ? new RedisStore(redis) : local,
+    local,
+    health: new StoreHealth(log),
+    prefix: config.redis?.keyPrefix ?? 'gatehouse:',
   };
+}
+
+/** The policies of one config, compiled over the edge's stores. */
+export function buildRateLimits(config: Readonly<EdgeFileConfig>, limiter: LimiterDeps): RateLimits {
+  const policies = new Map(Object.entries(config.rateLimits).map(([name, p]) => [name, compilePolicy(name, p)]));
+  const globalName = config.edge?.rateLimit;
+  return { policies, globalPolicy: globalName === undefined ? undefined : policies.get(globalName), limiter };
 }

@@ -1,6 +1,9 @@
 // The services a tier sends traffic to, each with its instance source and
 // balancer, built once from config. Per request a tier asks only pick().
+// A reload updates it in place: a service whose definition did not change
+// keeps its instances, balancer, outlier, breaker and retry state.
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import Consul from 'consul';
 import type { Logger } from 'pino';
 import type { ConsulConfig, ServiceConfig } from '../config/schema.js';
@@ -16,8 +19,15 @@ export interface DirectoryStatus {
   readonly services: Readonly<Record<string, SourceStatus>>;
 }
 
-export class ServiceDirectory {
-  private readonly entries = new Map<string, UpstreamService>();
+/** The services of one config generation: a request keeps the view it started with. */
+export interface ServiceLookup {
+  service(name: string): UpstreamService | undefined;
+}
+
+export class ServiceDirectory implements ServiceLookup {
+  private entries = new Map<string, UpstreamService>();
+  private readonly configs = new Map<string, ServiceConfig>();
+  private readonly consulConfig: ConsulConfig | undefined;
   private consul: Consul | undefined;
   private readonly snapshot: Snapshot | undefined;
 
@@ -25,9 +35,42 @@ export class ServiceDirectory {
     this.snapshot = consulConfig?.snapshotDir
       ? new Snapshot(join(consulConfig.snapshotDir, `${tier}-discovery.json`), consulConfig.snapshotMaxAgeSeconds * 1000, log)
       : undefined;
+    this.consulConfig = consulConfig;
+    this.update(services);
+  }
+
+  /**
+   * Takes a new set of services: unchanged ones are kept as they are, changed or new ones start afresh, and
+   * the sources of the rest stop watching. Returns the view for the generation built with this set; views
+   * handed out before stay usable (a service that left keeps its last instances for requests in flight).
+   */
+  update(services: Readonly<Record<string, ServiceConfig>>): ServiceLookup {
+    const next = new Map<string, UpstreamService>();
     for (const [name, svc] of Object.entries(services)) {
-      this.entries.set(name, new UpstreamService(name, this.sourceFor(name, svc, consulConfig), createBalancer(svc.balancer), svc));
+      const kept = this.entries.get(name);
+      const was = this.configs.get(name);
+      if (kept !== undefined && isDeepStrictEqual(was, svc)) next.set(name, kept);
+      // Same instances, other policies (balancer, breaker...): the source and what it knows carry over.
+      else if (kept !== undefined && isDeepStrictEqual(was?.consul, svc.consul) && isDeepStrictEqual(was?.static, svc.static)) next.set(name, new UpstreamService(name, kept.source, createBalancer(svc.balancer), svc));
+      else next.set(name, new UpstreamService(name, this.sourceFor(name, svc, this.consulConfig), createBalancer(svc.balancer), svc));
+      this.configs.set(name, svc);
     }
+    for (const [name, old] of this.entries) {
+      if (next.get(name)?.source !== old.source) old.source.close();
+      if (!next.has(name)) this.configs.delete(name);
+    }
+    this.entries = next;
+    return { service: (name) => next.get(name) };
+  }
+
+  /** Resolves once every service has had its first answer (or timeoutMs passed): a reload waits so a new service's first requests find instances. */
+  async resolved(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while ([...this.entries.values()].some((e) => !e.source.status.resolved)) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return true;
   }
 
   /** The service by name; undefined only for a name the config never defined. */

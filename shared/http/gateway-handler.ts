@@ -13,18 +13,24 @@ import { requestIdOf } from './request-id.js';
 export interface GatewayHandlerOptions {
   readonly log: Logger;
   readonly trust: TrustFn;
-  readonly stages: readonly Stage[];
+  /** Read once per request, as it arrives: a reload swaps the stages, a request finishes on the ones it started with. */
+  readonly pipeline: CurrentPipeline;
   /** While draining, HTTP/1.1 replies close their connection so the drain can finish. */
   readonly isDraining: () => boolean;
   /** Sent on every reply of the tier, gateway errors included (HSTS at the edge); they win over a backend's. */
   readonly responseHeaders?: Readonly<Record<string, string>>;
 }
 
+/** The stages requests run now; a reload (shared/config/live.ts) replaces them whole. */
+export interface CurrentPipeline {
+  readonly stages: readonly Stage[];
+}
+
 export type RequestListener = (req: RawRequest, res: RawResponse) => void;
 
 export function gatewayHandler(o: GatewayHandlerOptions): RequestListener {
   const finalHeaders = finalHeadersOf(o);
-  const { log, trust, stages } = o;
+  const { log, trust, pipeline } = o;
   const logAtClose = accessLineAtClose(log);
   return (req, res) => {
     try {
@@ -33,7 +39,7 @@ export function gatewayHandler(o: GatewayHandlerOptions): RequestListener {
       logAtClose(res, ex);
       res.setHeader('x-request-id', id);
       const request = new ProxyRequest(id, req);
-      run(log, stages, ex, request, new ProxyReply(res, finalHeaders));
+      run(log, pipeline.stages, ex, request, new ProxyReply(res, finalHeaders));
     } catch (err) {
       // A throw here would be an uncaught exception in the server's 'request' event: the whole process.
       log.error({ err }, 'request listener failed');

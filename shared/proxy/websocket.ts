@@ -19,10 +19,11 @@ import { ERRORS, GatewayError, errorBody, rawErrorResponse, type ErrorCode } fro
 import type { TrustFn } from '../http/forwarded.js';
 import { requestIdOf } from '../http/request-id.js';
 import { logAccess } from '../access-log.js';
+import type { CurrentPipeline } from '../http/gateway-handler.js';
 
 export interface UpgradeEntry {
-  /** The tier's pipeline, the very list its requests run. */
-  readonly stages: readonly Stage[];
+  /** The tier's pipeline, the very list its requests run, as of now: read once per handshake (a reload swaps it). */
+  readonly pipeline: CurrentPipeline;
   readonly trust: TrustFn;
   readonly log: Logger;
 }
@@ -46,7 +47,7 @@ async function handshake(req: IncomingMessage, socket: Duplex, head: Buffer, o: 
   const request = new ProxyRequest(ex.requestId, req);
   try {
     if (req.method !== 'GET' || String(req.headers.upgrade).toLowerCase() !== 'websocket') throw new GatewayError('bad_request', `refused upgrade to ${String(req.headers.upgrade).slice(0, 40)}`);
-    await runStages(o.stages, ex, request, HANDSHAKE);
+    await runStages(o.pipeline.stages, ex, request, HANDSHAKE);
     // Every stage ran and none threw: the last one answered, unless the pipeline has no upstream stage.
     if (client.status === 0) throw new Error('no stage answered the handshake');
     logAccess(o.log, ex, req, client.status, ex.bytesOut, 'completed', 'websocket');

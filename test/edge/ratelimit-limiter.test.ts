@@ -14,7 +14,7 @@ import { MemoryStore } from '../../edge/ratelimit/memory-store.js';
 import { StoreHealth } from '../../edge/ratelimit/outage.js';
 import { compileWindows, type Decision, type Hit, type RateLimitStore } from '../../edge/ratelimit/store.js';
 import type { RateLimitPolicyConfig } from '../../edge/ratelimit/schema.js';
-import { buildRateLimits } from '../../edge/ratelimit/build.js';
+import { buildRateLimits, rateLimitStores } from '../../edge/ratelimit/build.js';
 import type { Config } from '../../config/schema.js';
 
 const silent = pino({ level: 'silent' });
@@ -195,12 +195,12 @@ test('edge-wide and per-route policies are compiled once, over memory when there
     rateLimits: { everyone: { key: 'ip', windows: [{ name: 'm', limit: 1, periodSeconds: 60 }], onRedisFailure: 'open', instances: 1 } },
     edge: { rateLimit: 'everyone' },
   } as unknown as Config;
-  const built = buildRateLimits(config, undefined, silent);
+  const built = buildRateLimits(config, rateLimitStores(config, undefined, silent));
   assert.equal(built.globalPolicy, built.policies.get('everyone'));
   assert.equal(built.limiter.shared, built.limiter.local, 'no Redis: the in-memory store is both');
   assert.equal(built.limiter.prefix, 'gatehouse:');
-  assert.equal(buildRateLimits({ rateLimits: {}, edge: {} } as unknown as Config, undefined, silent).globalPolicy, undefined);
-  assert.equal(buildRateLimits({ rateLimits: {} } as unknown as Config, undefined, silent).globalPolicy, undefined, 'a config with no edge section');
+  assert.equal(buildRateLimits({ rateLimits: {}, edge: {} } as unknown as Config, built.limiter).globalPolicy, undefined);
+  assert.equal(buildRateLimits({ rateLimits: {} } as unknown as Config, built.limiter).globalPolicy, undefined, 'a config with no edge section');
   const first = await run([built.globalPolicy!], built.limiter, { ip: '198.51.100.7' });
   assert.equal(first.error, undefined);
   assert.equal((await run([built.globalPolicy!], built.limiter, { ip: '198.51.100.7' })).error?.code, 'rate_limited');
