@@ -170,7 +170,8 @@ function keyOf(instances: readonly Instance[]): string {
     .join('\n');
 }
 
-function jitteredBackoff(failures: number): number {
+/** The pause after the nth failure in a row: doubling from 250 ms to 15 s, at random in its upper half so that many instances do not retry in step. */
+export function jitteredBackoff(failures: number): number {
   const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(failures, 10));
   return ceiling / 2 + Math.random() * (ceiling / 2);
 }
