@@ -155,28 +155,29 @@ export class ConfigKv {
         // The next answer may come from a Consul restarted with its index lower: a blocking query on the
         // old index would wait out the whole waitSeconds before saying so.
         index = 0;
-        onError(err as Error, failures);
+        deliver(() => onError(err as Error, failures));
         await pause(jitteredBackoff(failures), signal);
         continue;
       }
       // Per Consul's guidance: an index that goes backwards or is not positive restarts from 0.
       index = answer.index > 0 && answer.index >= index ? answer.index : 0;
+      let v: ConfigVersion | undefined;
       try {
-        const v = this.toVersion(answer);
+        v = this.toVersion(answer);
         failures = 0;
         badIndex = -1;
-        const hash = v?.hash ?? null;
-        if (hash !== lastHash) {
-          lastHash = hash;
-          onChange(v);
-        }
       } catch (err) {
         // A bad value stays until someone writes the key again: say so once, then wait for that write.
         if (answer.index !== badIndex) {
           badIndex = answer.index;
           failures++;
-          onError(err as Error, failures);
+          deliver(() => onError(err as Error, failures));
         }
+      }
+      const hash = v?.hash ?? null;
+      if (badIndex === -1 && hash !== lastHash) {
+        lastHash = hash;
+        deliver(() => onChange(v));
       }
       await pause(MIN_LOOP_MS - (Date.now() - started), signal);
     }
@@ -227,6 +228,18 @@ export class ConfigKv {
       const outcome = await this.http.txn(ops.slice(i, i + TXN_MAX_OPS));
       if (!outcome.committed) throw new Error(`Consul refused the history transaction: ${outcome.errors.join('; ')}`);
     }
+  }
+}
+
+/**
+ * Runs a watcher's callback; one that throws must not end the watch. Its error becomes an unhandled
+ * rejection, which the tiers log (shared/main.ts) instead of it vanishing here.
+ */
+function deliver(callback: () => void): void {
+  try {
+    callback();
+  } catch (err) {
+    void Promise.reject(err);
   }
 }
 

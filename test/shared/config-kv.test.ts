@@ -143,6 +143,30 @@ test('a watch given the hash it already serves reports only a change from it', a
   }
 });
 
+test('a watch whose callback throws carries on, and the error surfaces as an unhandled rejection', async () => {
+  const kv = fresh();
+  const surfaced: unknown[] = [];
+  const listeners = process.listeners('unhandledRejection');
+  process.removeAllListeners('unhandledRejection');
+  process.on('unhandledRejection', (err) => surfaced.push(err));
+  const seen: (string | undefined)[] = [];
+  const watch = kv.watch((v) => {
+    seen.push(v?.text);
+    if (seen.length === 1) throw new Error('consumer bug');
+  }, () => {});
+  try {
+    await waitFor('the first answer', () => seen.length === 1);
+    await kv.push(doc(1), 0, 'alice');
+    await waitFor('the push seen after the throw', () => seen.length === 2);
+    assert.deepEqual(seen, [undefined, doc(1)]);
+    assert.deepEqual(surfaced.map((e) => (e as Error).message), ['consumer bug']);
+  } finally {
+    watch.close();
+    process.removeAllListeners('unhandledRejection');
+    for (const l of listeners) process.on('unhandledRejection', l);
+  }
+});
+
 test('a watch keeps going after the Consul agent restarts', async () => {
   // A long wait: a watch that kept blocking on the old agent's index would sit out all of it.
   const kv = fresh(undefined, undefined, 120);
