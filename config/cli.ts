@@ -61,7 +61,7 @@ async function diff(args: CliArgs, env: Env, out: (s: string) => void): Promise<
   }
 }
 
-async function push(args: CliArgs, env: Env, out: (s: string) => void): Promise<number> {
+async function push(args: CliArgs, env: Env, out: (s: string) => void, err: (s: string) => void): Promise<number> {
   const file = check(args.file, env);
   const kv = store(args, file.config, env);
   try {
@@ -73,6 +73,10 @@ async function push(args: CliArgs, env: Env, out: (s: string) => void): Promise<
     }
     const pushed = await kv.push(file.text, expected, args.by);
     out(`pushed ${file.path} to consul:${kv.key} as version ${pushed.version} (sha256 ${short(pushed.hash)})`);
+    // The whole file is the document: a token written in it is now readable by whoever may read the key.
+    if (file.config.consul?.token !== undefined && file.config.consul.token !== env.GATEHOUSE_CONSUL_TOKEN) {
+      err(`${NAME}: warning: ${file.path} holds consul.token, now stored in consul:${kv.key} and its history; prefer GATEHOUSE_CONSUL_TOKEN`);
+    }
     return EXIT.ok;
   } finally {
     kv.close();
@@ -168,7 +172,7 @@ async function main(argv: readonly string[], env: Env, out: (s: string) => void,
         return EXIT.ok;
       }
       case 'diff': return await diff(args, env, out);
-      case 'push': return await push(args, env, out);
+      case 'push': return await push(args, env, out, err);
       case 'history': return await history(args, env, out);
       case 'rollback': return await rollback(args, env, out);
     }

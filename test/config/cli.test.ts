@@ -135,6 +135,7 @@ test('push refuses an invalid file and writes nothing; a valid one goes live as 
   const live = (await consul.kvGet(key))!;
   assert.equal(live.value.toString(), text);
   assert.equal(pushed.stdout, `pushed ${file} to consul:${key} as version ${live.modifyIndex} (sha256 ${sha(text).slice(0, 12)})\n`);
+  assert.equal(pushed.stderr, `gatehouse config: warning: ${file} holds consul.token, now stored in consul:${key} and its history; prefer GATEHOUSE_CONSUL_TOKEN\n`);
   const entry = JSON.parse((await held(`${key}/history/${String(live.modifyIndex).padStart(20, '0')}`))!);
   assert.deepEqual([entry.by, entry.text], [`ops-tester@${hostname()}`, text], 'by defaults to $USER@host');
 
