@@ -3,7 +3,7 @@
 // <key>/history/, and a watch for the tiers' hot reload. Never validates a document (config/ does) and
 // never logs or reports the ACL token.
 import type { ConsulConfig } from './schema.js';
-import { ConsulKvHttp, MAX_VALUE_BYTES, TXN_MAX_OPS, type RawValue, type TxnOp } from './kv-http.js';
+import { ConsulKvError, ConsulKvHttp, MAX_VALUE_BYTES, TXN_MAX_OPS, type RawValue, type TxnOp } from './kv-http.js';
 import {
   ConfigValueError, configHash, decodeText, historyKey, historyPrefix, oversizeError, parseHistoryEntry, versionOfHistoryKey,
   type ConfigVersion, type HistoryEntry,
@@ -201,7 +201,13 @@ export class ConfigKv {
       throw new ConfigTooLargeError(`the document is ${Buffer.byteLength(text)} bytes; with its history entry (${size} bytes) it is over Consul's ${MAX_VALUE_BYTES}-byte limit of a value`);
     }
     const outcome = await this.http.txn([{ KV: { Verb: 'cas', Key: this.key, Value: base64(text), Index: expected } }]);
-    if (!outcome.committed) throw new ConfigConflictError(expected, await this.liveIndex());
+    if (!outcome.committed) {
+      // Consul rolls a transaction back for a lost check-and-set and for a denied write alike: which one it
+      // was shows in the live version, not in the wording of its errors.
+      const found = await this.liveIndex();
+      if (found !== expected) throw new ConfigConflictError(expected, found);
+      throw new ConsulKvError(`Consul refused the push to ${this.key}: ${outcome.errors.join('; ')}`);
+    }
     const pushed = { version: outcome.modifyIndexes[0]!, hash, text };
     try {
       await this.record(pushed.version, entry(pushed.version));
@@ -226,7 +232,7 @@ export class ConfigKv {
     ];
     for (let i = 0; i < ops.length; i += TXN_MAX_OPS) {
       const outcome = await this.http.txn(ops.slice(i, i + TXN_MAX_OPS));
-      if (!outcome.committed) throw new Error(`Consul refused the history transaction: ${outcome.errors.join('; ')}`);
+      if (!outcome.committed) throw new ConsulKvError(`Consul refused the history transaction: ${outcome.errors.join('; ')}`);
     }
   }
 }

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { startConsul, type TestConsul } from '../harness/consul.js';
 import { waitFor } from '../harness/ports.js';
 import {
-  ConfigConflictError, ConfigKv, ConfigTooLargeError, ConfigValueError, ConfigVersionNotFoundError, ConsulKvError, type ConfigVersion,
+  ConfigConflictError, ConfigHistoryError, ConfigKv, ConfigTooLargeError, ConfigValueError, ConfigVersionNotFoundError, ConsulKvError, type ConfigVersion,
 } from '../../shared/config/kv-store.js';
 import type { ConsulConfig } from '../../shared/config/schema.js';
 
@@ -235,6 +235,39 @@ test('a token Consul refuses is a 403 that says what to check, and the token is 
     w.watch.close();
   }
   assert.equal(await consul.kvGet(kv.key), undefined);
+});
+
+/** A ConfigKv whose token has only these ACL rules. */
+async function withRules(key: string, rules: string): Promise<{ kv: ConfigKv; secret: string }> {
+  const acl = (path: string, body: unknown) => fetch(`${consul.address}/v1/acl/${path}`, { method: 'PUT', headers: { 'x-consul-token': TOKEN }, body: JSON.stringify(body) })
+    .then(async (res) => { assert.equal(res.status, 200, await res.clone().text()); return res.json() as Promise<Record<string, string>>; });
+  const name = `rules-${++n}`;
+  await acl('policy', { Name: name, Rules: rules });
+  const { SecretID } = await acl('token', { Policies: [{ Name: name }] });
+  const kv = new ConfigKv(settings(SecretID), key);
+  kvs.push(kv);
+  return { kv, secret: SecretID! };
+}
+
+test('a token that may not write the key: the push is refused as such, not as a conflict', async () => {
+  const key = `gatehouse-test/config-${++n}`;
+  const { kv, secret } = await withRules(key, `key_prefix "${key}" { policy = "read" }`);
+  await assert.rejects(kv.push(doc(1), 0, 'alice'), (err) => err instanceof ConsulKvError && err.message.startsWith(`Consul refused the push to ${key}: Permission denied`) && !err.message.includes(secret));
+  assert.equal(await consul.kvGet(key), undefined);
+});
+
+test('a token that may write the key but not its history: the push is live, and the error says its history entry is missing', async () => {
+  const key = `gatehouse-test/config-${++n}`;
+  const { kv, secret } = await withRules(key, `key "${key}" { policy = "write" }`);
+  await assert.rejects(kv.push(doc(1), 0, 'alice'), (err) => {
+    assert.ok(err instanceof ConfigHistoryError);
+    assert.match(err.message, new RegExp(`^version ${err.pushed.version} is live, but its history entry could not be written: Consul refused the history transaction: Permission denied.*lacks permission 'key:write' on "${key}/history/`));
+    assert.ok(!err.message.includes(secret));
+    return true;
+  });
+  const live = await consul.kvGet(key);
+  assert.equal(live?.value.toString(), doc(1));
+  assert.deepEqual(await consul.kvKeys(`${key}/`), []);
 });
 
 function sleep(ms: number): Promise<void> {
