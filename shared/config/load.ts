@@ -48,13 +48,7 @@ export function createConfigLoader<C>(shape: ConfigShape<C>): ConfigLoader<C> {
   let reportAll: typeof validate | undefined;
 
   function loadConfigFile(path: string, env: Env = process.env): Readonly<C> {
-    const file = resolve(path);
-    let text: string;
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch (err) {
-      throw new ConfigError(file, [`cannot read the file: ${(err as Error).message}`]);
-    }
+    const { file, text } = readConfigText(path);
     return parseConfig(text, file, env);
   }
 
@@ -85,6 +79,16 @@ export function createConfigLoader<C>(shape: ConfigShape<C>): ConfigLoader<C> {
   }
 
   return { loadConfigFile, parseConfig };
+}
+
+/** A config file's absolute path and text; a file that cannot be read is a ConfigError like any other problem. */
+export function readConfigText(path: string): { file: string; text: string } {
+  const file = resolve(path);
+  try {
+    return { file, text: readFileSync(file, 'utf8') };
+  } catch (err) {
+    throw new ConfigError(file, [`cannot read the file: ${(err as Error).message}`]);
+  }
 }
 
 /** Ajv reports "required" and "additionalProperties" once per branch; keep one line per field. */

@@ -1,6 +1,7 @@
 // A real Consul agent in -dev mode on free loopback ports, and the few HTTP
 // API calls the tests make to register, deregister and flip the health of
-// backend instances (TTL checks, as a real service's own heartbeat would).
+// backend instances (TTL checks, as a real service's own heartbeat would),
+// and to see or change what its KV store holds behind the code under test.
 import { consulBinary } from './binaries.js';
 import { freePort, waitFor, GiveUp } from './ports.js';
 import { spawnOwned, type Owned } from './process.js';
@@ -25,21 +26,30 @@ export interface TestConsul {
   register(r: Registration): Promise<void>;
   deregister(id: string): Promise<void>;
   setHealth(serviceId: string, status: 'pass' | 'warn' | 'fail'): Promise<void>;
+  /** What the KV store holds at key (raw bytes and ModifyIndex), or undefined. */
+  kvGet(key: string): Promise<{ readonly value: Buffer; readonly modifyIndex: number } | undefined>;
+  /** flags: Consul's opaque number kept with the value; a new one is a write even when the value is the same. */
+  kvPut(key: string, value: string | Buffer, flags?: number): Promise<void>;
+  kvDelete(key: string): Promise<void>;
+  /** Every key under prefix. */
+  kvKeys(prefix: string): Promise<string[]>;
   stop(): Promise<void>;
   start(): Promise<void>;
 }
 
-export async function startConsul(attempt = 1): Promise<TestConsul> {
-  try {
-    return await startConsulOnce();
-  } catch (err) {
-    // A free port can be taken by a parallel test between probing and binding: try fresh ones.
-    if (attempt >= 3) throw err;
-    return startConsul(attempt + 1);
+/** extraArgs go to `consul agent`, e.g. ['-hcl', 'limits { kv_max_value_size = 2097152 }']. */
+export async function startConsul(extraArgs: readonly string[] = []): Promise<TestConsul> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startConsulOnce(extraArgs);
+    } catch (err) {
+      // A free port can be taken by a parallel test between probing and binding: try fresh ones.
+      if (attempt >= 3) throw err;
+    }
   }
 }
 
-async function startConsulOnce(): Promise<TestConsul> {
+async function startConsulOnce(extraArgs: readonly string[]): Promise<TestConsul> {
   const bin = consulBinary();
   const ports = { http: await freePort(), serfLan: await freePort(), serfWan: await freePort(), server: await freePort() };
   const address = `http://127.0.0.1:${ports.http}`;
@@ -54,7 +64,7 @@ async function startConsulOnce(): Promise<TestConsul> {
       'agent', '-dev', '-bind', '127.0.0.1', '-client', '127.0.0.1', '-node', 'gatehouse-test',
       '-http-port', String(ports.http), '-dns-port', '-1', '-grpc-port', '-1', '-grpc-tls-port', '-1',
       '-serf-lan-port', String(ports.serfLan), '-serf-wan-port', String(ports.serfWan), '-server-port', String(ports.server),
-      '-log-level', 'warn',
+      '-log-level', 'warn', ...extraArgs,
     ]);
     await waitFor(`consul agent leader at ${address}`, async () => {
       if (proc?.child.exitCode !== null) throw new GiveUp('consul agent exited');
@@ -80,6 +90,24 @@ async function startConsulOnce(): Promise<TestConsul> {
     },
     async deregister(id) { await api('PUT', `/agent/service/deregister/${encodeURIComponent(id)}`); },
     async setHealth(serviceId, status) { await api('PUT', `/agent/check/${status}/check-${encodeURIComponent(serviceId)}`); },
+    async kvGet(key) {
+      const res = await fetch(`${address}/v1/kv/${key}`);
+      if (res.status === 404) return undefined;
+      if (!res.ok) throw new Error(`consul GET kv/${key}: ${res.status} ${await res.text()}`);
+      const [entry] = (await res.json()) as [{ Value: string | null; ModifyIndex: number }];
+      return { value: Buffer.from(entry.Value ?? '', 'base64'), modifyIndex: entry.ModifyIndex };
+    },
+    async kvPut(key, value, flags) {
+      const res = await fetch(`${address}/v1/kv/${key}${flags === undefined ? '' : `?flags=${flags}`}`, { method: 'PUT', body: typeof value === 'string' ? value : new Uint8Array(value) });
+      if (!res.ok || (await res.json()) !== true) throw new Error(`consul PUT kv/${key}: ${res.status}`);
+    },
+    async kvDelete(key) { await api('DELETE', `/kv/${key}`); },
+    async kvKeys(prefix) {
+      const res = await fetch(`${address}/v1/kv/${prefix}?keys`);
+      if (res.status === 404) return [];
+      if (!res.ok) throw new Error(`consul GET kv/${prefix}?keys: ${res.status} ${await res.text()}`);
+      return (await res.json()) as string[];
+    },
     async stop() { await proc?.stop('SIGKILL'); },
   };
 }
