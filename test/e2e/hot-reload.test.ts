@@ -113,7 +113,7 @@ test('a route added to the file is served through edge and router within seconds
     assert.notEqual(after.hash, before.hash);
     assert.equal(after.lastError, null);
     assert.equal((await status(r.admin)).generation, 2);
-    assert.equal(events(edge, 'config-reloaded')[0]?.trigger, 'file');
+    assert.equal((await waitFor('reload logged', () => events(edge, 'config-reloaded')[0], 5_000)).trigger, 'file');
     assert.ok(servedAfterMs < 5_000, `served ${servedAfterMs} ms after the write:\n${edge.output()}\n${router.output()}`);
   } finally {
     await client.close();
@@ -143,6 +143,7 @@ test('a bad edit is refused: the running config keeps serving, the error names f
     assert.equal(still.generation, 1);
     // The same bad file seen again (SIGHUP) is not logged again.
     proc.child.kill('SIGHUP');
+    await waitFor('refusal logged', () => events(proc, 'config-refused')[0], 5_000);
     await new Promise((r) => setTimeout(r, 500));
     const lines = events(proc, 'config-refused');
     assert.equal(lines.length, 1, proc.output());
@@ -173,8 +174,9 @@ test('with file watching off, SIGHUP reloads; a changed listen port is reported 
     const s = await waitFor('SIGHUP applied', async () => { const x = await status(p.admin); return x.generation === 2 ? x : undefined; }, 10_000);
     assert.deepEqual(s.restartRequired, ['router.listen']);
     assert.equal((await viaRouter(p, '/b/x')).status, 200, 'the new route, on the running port');
-    assert.ok(events(proc, 'config-restart-required').some((l) => (l.fields as string[]).includes('router.listen')), proc.output());
-    assert.equal(events(proc, 'config-reloaded')[0]?.trigger, 'sighup');
+    // Logs reach stdout a little after the status changes.
+    await waitFor('restart-required logged', () => events(proc, 'config-restart-required').find((l) => (l.fields as string[]).includes('router.listen')), 5_000);
+    assert.equal((await waitFor('reload logged', () => events(proc, 'config-reloaded')[0], 5_000)).trigger, 'sighup');
   } finally {
     await proc.stop();
   }

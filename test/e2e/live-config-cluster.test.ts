@@ -127,14 +127,18 @@ async function timesToServe(path: string, since: number): Promise<number[]> {
 }
 
 /** Open-loop load on /app through both edges: a fixed rate, whatever the answers' latency. */
+let seconds = 0;
+
 function steadyLoad(): { stop(): Promise<number[]> } {
   const statuses: number[] = [];
   const pending: Promise<void>[] = [];
   const edges = instances.filter((i) => i.kind === 'edge');
   let n = 0;
-  const perTick = Math.max(1, Math.round(RPS / 100));
+  const started = Date.now();
+  // Each tick catches up with the schedule: a busy event loop delays ticks, never the rate.
   const timer = setInterval(() => {
-    for (let k = 0; k < perTick; k++) {
+    const due = Math.floor(((Date.now() - started) * RPS) / 1000) - n;
+    for (let k = 0; k < due; k++) {
       const edge = edges[n++ % edges.length]!;
       pending.push(request(`${edge.url}/app/steady`, { dispatcher: client }).then(
         async (r) => { await r.body.dump(); statuses.push(r.statusCode); },
@@ -146,6 +150,7 @@ function steadyLoad(): { stop(): Promise<number[]> } {
     async stop() {
       clearInterval(timer);
       await Promise.all(pending);
+      seconds = (Date.now() - started) / 1000;
       return statuses;
     },
   };
@@ -216,8 +221,8 @@ test('a KV change, a published route and a bad push, under steady load: every in
 
     const statuses = await load.stop();
     const failed = statuses.filter((s) => s !== 200);
-    t.diagnostic(`${statuses.length} requests at ${RPS}/s during the changes, ${failed.length} not 200`);
-    assert.ok(statuses.length > RPS, `${statuses.length} requests`);
+    t.diagnostic(`${statuses.length} requests in ${seconds.toFixed(1)} s (${RPS}/s asked) during the changes, ${failed.length} not 200`);
+    assert.ok(statuses.length >= RPS * seconds * 0.9, `${statuses.length} requests in ${seconds} s`);
     assert.deepEqual(failed, [], 'no request lost to a swap');
     for (const ms of [...kvTimes, ...publishTimes]) assert.ok(ms < 5_000, `an instance took ${ms} ms`);
   } finally {
