@@ -8,7 +8,7 @@ import {
   ConfigValueError, configHash, decodeText, historyKey, historyPrefix, oversizeError, parseHistoryEntry, versionOfHistoryKey,
   type ConfigVersion, type HistoryEntry,
 } from './kv-history.js';
-import { jitteredBackoff } from '../discovery/consul-source.js';
+import { jitteredBackoff } from '../discovery/blocking-query.js';
 
 export { ConfigValueError, configHash, type ConfigVersion, type HistoryEntry } from './kv-history.js';
 export { ConsulKvError, MAX_VALUE_BYTES } from './kv-http.js';

@@ -8,6 +8,7 @@ import type Consul from 'consul';
 import type { ConsulConfig } from '../config/schema.js';
 import type { Instance, InstanceSource, SourceStatus } from './instance.js';
 import { parseEntry, type InstanceProblem } from './consul-instance.js';
+import { BlockingQuery, sleep } from './blocking-query.js';
 
 export interface ConsulServiceQuery {
   readonly service: string;
@@ -22,26 +23,18 @@ export interface Seed {
   readonly savedAt: string;
 }
 
-const BACKOFF_MIN_MS = 250;
-const BACKOFF_MAX_MS = 15_000;
-// Consul may answer a blocking query at once with no change; never loop faster than this.
-const MIN_LOOP_MS = 50;
 // A list that turns empty is believed only when a second answer this much later agrees: one odd
 // answer (a lagging server under stale reads, an agent that restarted) must not take a service
 // that was serving to 503. A list that never had instances is not held.
 const EMPTY_CONFIRM_MS = 1_000;
 
-export class ConsulSource implements InstanceSource {
+export class ConsulSource extends BlockingQuery implements InstanceSource {
   current: readonly Instance[] | undefined;
   /** What current holds, compared with each answer so that only a real change is reported. */
   private currentKey = '';
-  private index = 0;
-  private failures = 0;
-  private lastError: string | undefined;
   private lastChangeAt: string | undefined;
   /** Where current came from until Consul answers: the snapshot, or nothing. */
   private origin: 'consul' | 'snapshot' = 'consul';
-  private closed = false;
   /** An empty answer arrived while instances were known, and waits for a second one. */
   private emptyUnconfirmed = false;
   private readonly ctx = Object.assign(new EventEmitter(), { includeResponse: true });
@@ -57,6 +50,7 @@ export class ConsulSource implements InstanceSource {
     private readonly onProblem: (problem: InstanceProblem) => void = () => {},
     seed?: Seed,
   ) {
+    super();
     if (seed !== undefined) {
       this.current = seed.instances;
       this.currentKey = keyOf(seed.instances);
@@ -82,28 +76,12 @@ export class ConsulSource implements InstanceSource {
     this.ctx.emit('cancel');
   }
 
-  private async loop(): Promise<void> {
-    while (!this.closed) {
-      const started = Date.now();
-      try {
-        await this.poll();
-        this.failures = 0;
-        this.lastError = undefined;
-        await sleep(Math.max(0, MIN_LOOP_MS - (Date.now() - started)));
-      } catch (err) {
-        if (this.closed) return;
-        this.failures++;
-        // The next answer may come from another server, or from a Consul recreated with its index
-        // restarted lower: a blocking query on the old index would then wait out the whole waitSeconds.
-        this.index = 0;
-        this.lastError = (err as Error).message;
-        this.onError(this.lastError, this.failures);
-        await sleep(jitteredBackoff(this.failures));
-      }
-    }
+  protected failed(message: string, failures: number): void {
+    this.onError(message, failures);
   }
 
-  private async poll(): Promise<void> {
+
+  protected async poll(): Promise<void> {
     const waitS = this.settings.waitSeconds;
     const tagFilter = this.query.tags.map((t) => `${JSON.stringify(t)} in Service.Tags`).join(' and ');
     const [res, body] = (await this.consul.health.service({
@@ -168,15 +146,4 @@ function keyOf(instances: readonly Instance[]): string {
     .map((i) => JSON.stringify([i.id, i.origin, i.weight, Object.entries(i.meta ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))]))
     .sort()
     .join('\n');
-}
-
-/** The pause after the nth failure in a row: doubling from 250 ms to 15 s, at random in its upper half so that many instances do not retry in step. */
-export function jitteredBackoff(failures: number): number {
-  const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(failures, 10));
-  return ceiling / 2 + Math.random() * (ceiling / 2);
-}
-
-/** A timer that never keeps the process alive. */
-export function sleep(ms: number): Promise<void> {
-  return ms <= 0 ? Promise.resolve() : new Promise((r) => setTimeout(r, ms).unref());
 }

@@ -7,7 +7,8 @@ import type { Logger } from 'pino';
 import type { ConsulConfig } from '../config/schema.js';
 import type { Instance } from './instance.js';
 import type { PublishedClaim } from '../routing/published-routes.js';
-import { ConsulSource, jitteredBackoff, sleep } from './consul-source.js';
+import { ConsulSource } from './consul-source.js';
+import { BlockingQuery } from './blocking-query.js';
 
 export const META_PREFIX = 'gatehouse-route-prefix';
 export const META_HOST = 'gatehouse-route-host';
@@ -17,18 +18,12 @@ export const META_STRIP_PREFIX = 'gatehouse-route-strip-prefix';
 // Consul's filter language (checked on 1.16): "is not empty" is refused on a map value, and != "" alone is
 // true for an instance without the key, so both the key and a value are asked for.
 const CATALOG_FILTER = `${JSON.stringify(META_PREFIX)} in ServiceMeta and ServiceMeta[${JSON.stringify(META_PREFIX)}] != ""`;
-// Consul may answer a blocking query at once with no change; never loop faster than this.
-const MIN_LOOP_MS = 50;
 
-export class PublishedRoutesSource {
+export class PublishedRoutesSource extends BlockingQuery {
   /** The claims of the last report; undefined until every publishing service has been read once. */
   current: readonly PublishedClaim[] | undefined;
   private currentKey: string | undefined;
   private readonly services = new Map<string, ConsulSource>();
-  private index = 0;
-  private failures = 0;
-  private lastError: string | undefined;
-  private closed = false;
   private readonly ctx = Object.assign(new EventEmitter(), { includeResponse: true });
   /** Disagreements already logged, so each is logged once while it lasts. */
   private reported = new Set<string>();
@@ -39,6 +34,7 @@ export class PublishedRoutesSource {
     private readonly onChange: (claims: readonly PublishedClaim[]) => void,
     private readonly log: Logger,
   ) {
+    super();
     void this.loop();
   }
 
@@ -59,31 +55,18 @@ export class PublishedRoutesSource {
     this.services.clear();
   }
 
-  private async loop(): Promise<void> {
-    while (!this.closed) {
-      const started = Date.now();
-      try {
-        await this.pollCatalog();
-        if (this.failures > 0) this.log.info({ event: 'published-routes-consul-back', failures: this.failures }, 'Consul answers again: published routes are current');
-        this.failures = 0;
-        this.lastError = undefined;
-        await sleep(Math.max(0, MIN_LOOP_MS - (Date.now() - started)));
-      } catch (err) {
-        if (this.closed) return;
-        this.failures++;
-        // The next answer may come from another server, whose index may be lower.
-        this.index = 0;
-        this.lastError = (err as Error).message;
-        // Once per outage and then at growing intervals: never a line per retry.
-        if ((this.failures & (this.failures - 1)) === 0) {
-          this.log.warn({ event: 'published-routes-consul-error', failures: this.failures, err: this.lastError }, 'Consul catalog query failed; keeping the published routes last seen');
-        }
-        await sleep(jitteredBackoff(this.failures));
-      }
+  protected override recovered(failures: number): void {
+    this.log.info({ event: 'published-routes-consul-back', failures }, 'Consul answers again: published routes are current');
+  }
+
+  protected failed(message: string, failures: number): void {
+    // Once per outage and then at growing intervals: never a line per retry.
+    if ((failures & (failures - 1)) === 0) {
+      this.log.warn({ event: 'published-routes-consul-error', failures, err: message }, 'Consul catalog query failed; keeping the published routes last seen');
     }
   }
 
-  private async pollCatalog(): Promise<void> {
+  protected async poll(): Promise<void> {
     const waitS = this.settings.waitSeconds;
     const [res, body] = (await this.consul.catalog.service.list({
       filter: CATALOG_FILTER,
