@@ -35,6 +35,8 @@ export interface RunOptions {
   readonly showStderr?: boolean;
   /** Kills the child's group when aborted (the smoke test's timeout). */
   readonly signal?: AbortSignal | undefined;
+  /** Sends SIGINT to the child when aborted, and resolves as usual: for a command that ends cleanly on it (vegeta attack without a duration). */
+  readonly interrupt?: AbortSignal | undefined;
 }
 
 export interface Ended {
@@ -67,12 +69,15 @@ export function run(cmd: string, args: readonly string[], o: RunOptions = {}): P
     child.stdin!.end(o.input);
   }
   const abort = () => void stopGroup(child, 'SIGKILL');
+  const interrupt = () => { child.kill('SIGINT'); };
   o.signal?.addEventListener('abort', abort, { once: true });
+  if (o.interrupt?.aborted) interrupt(); else o.interrupt?.addEventListener('abort', interrupt, { once: true });
   return new Promise<Ended>((resolve, reject) => {
     child.once('error', (err) => reject(new Error(`${cmd}: ${err.message}`)));
     // 'close', not 'exit': all of stdout has been read by then.
     child.once('close', (code) => {
       o.signal?.removeEventListener('abort', abort);
+      o.interrupt?.removeEventListener('abort', interrupt);
       if (o.signal?.aborted) reject(new Error(`${cmd} stopped: the run was aborted`));
       else resolve({ code, stdout: Buffer.concat(out).toString(), stderr: tail.trim() });
     });

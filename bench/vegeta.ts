@@ -22,8 +22,26 @@ export interface OpenLoopResult {
   readonly errorKinds: Readonly<Record<string, number>>;
 }
 
+export interface CountedLoad extends OpenLoopResult {
+  /** Requests sent, and the seconds from the first to the last: the rate achieved is their ratio. */
+  readonly requests: number;
+  readonly seconds: number;
+}
+
 export async function openLoop(bin: string, url: string, rate: number, seconds: number, headers: readonly string[] = [], signal?: AbortSignal): Promise<OpenLoopResult> {
-  assertLoopback(url);
+  return attack(bin, [url], rate, [`-duration=${seconds + RAMP_SECONDS}s`], headers, { signal });
+}
+
+/**
+ * The same load spread round-robin over several URLs (both edges of a cluster), for as long as `until`
+ * is not aborted: vegeta stops on SIGINT and keeps every result sent so far.
+ */
+export async function openLoopUntil(bin: string, urls: readonly string[], rate: number, until: AbortSignal, signal?: AbortSignal): Promise<CountedLoad> {
+  return attack(bin, urls, rate, ['-duration=0'], [], { signal, interrupt: until });
+}
+
+async function attack(bin: string, urls: readonly string[], rate: number, duration: readonly string[], headers: readonly string[], o: { signal?: AbortSignal | undefined; interrupt?: AbortSignal }): Promise<CountedLoad> {
+  for (const url of urls) assertLoopback(url);
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-vegeta-'));
   const out = join(dir, 'results.bin');
   try {
@@ -31,10 +49,10 @@ export async function openLoop(bin: string, url: string, rate: number, seconds: 
     // wrk's 50 connections: an unbounded client opens a connection per stalled request, and against a
     // TLS listener the handshakes of that burst swamp what is measured. The first second opens the
     // connections and is left out of the percentiles (not of the errors).
-    await runToEnd(bin, ['attack', `-rate=${rate}/1s`, `-duration=${seconds + RAMP_SECONDS}s`, '-insecure', '-http2=false', '-keepalive=true',
+    await runToEnd(bin, ['attack', `-rate=${rate}/1s`, ...duration, '-insecure', '-http2=false', '-keepalive=true',
       '-workers=10', `-max-workers=${MAX_CONNECTIONS}`, `-connections=${MAX_CONNECTIONS}`, `-max-connections=${MAX_CONNECTIONS}`,
-      ...headers.flatMap((h) => ['-header', h]), `-output=${out}`], { input: `GET ${url}\n`, signal });
-    return summarize(await runToEnd(bin, ['encode', '-to', 'json', out], { signal }), rate);
+      ...headers.flatMap((h) => ['-header', h]), `-output=${out}`], { input: urls.map((u) => `GET ${u}\n`).join(''), ...o });
+    return summarize(await runToEnd(bin, ['encode', '-to', 'json', out], { signal: o.signal }), rate);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -43,10 +61,13 @@ export async function openLoop(bin: string, url: string, rate: number, seconds: 
 interface VegetaResult { readonly timestamp: string; readonly code: number; readonly latency: number; readonly error: string }
 
 /** One JSON result a line, in the order sent; latencies of the ramp-up second are left out, its errors are not. */
-function summarize(lines: string, rate: number): OpenLoopResult {
+function summarize(lines: string, rate: number): CountedLoad {
   const latencies: number[] = [];
   const errorKinds: Record<string, number> = {};
   let from: number | undefined;
+  let first: number | undefined;
+  let last = 0;
+  let requests = 0;
   for (const line of lines.split('\n')) {
     if (line === '') continue;
     const r = JSON.parse(line) as VegetaResult;
@@ -58,11 +79,14 @@ function summarize(lines: string, rate: number): OpenLoopResult {
       errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
     }
     const at = Date.parse(r.timestamp);
+    requests++;
+    first ??= at;
+    last = Math.max(last, at);
     from ??= at + RAMP_SECONDS * 1000;
     if (at >= from && !failed) latencies.push(r.latency / 1e6);
   }
   latencies.sort((a, b) => a - b);
   const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))] ?? 0;
   const errors = Object.values(errorKinds).reduce((a, b) => a + b, 0);
-  return { rate, p50ms: q(0.5), p99ms: q(0.99), p999ms: q(0.999), errors, errorKinds };
+  return { rate, p50ms: q(0.5), p99ms: q(0.99), p999ms: q(0.999), errors, errorKinds, requests, seconds: first === undefined ? 0 : (last - first) / 1000 };
 }

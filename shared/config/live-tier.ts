@@ -77,7 +77,7 @@ export interface AttachOptions<C extends LiveSettings> {
 /** Call before runtime.listen(): it adds GET /config/status to the admin listener. Start watching with live.start(). */
 export function attachLiveConfig<C extends LiveSettings>(runtime: TierRuntime<C>, o: AttachOptions<C>): { live: LiveConfig<C>; close(): Promise<void> } {
   const validator = new CandidateValidator<C>(o.loader.url);
-  validator.warm();
+  validator.warm({ text: o.starting.document.text, file: documentName(o.starting.document), baseDir: dirname(o.file) });
   const key = o.bootstrap.config.consul?.key;
   const live = new LiveConfig<C>({
     file: o.file,
