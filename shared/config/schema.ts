@@ -39,9 +39,10 @@ export const ServiceSchema = Type.Object({
   connectTimeoutMs: Type.Integer({ minimum: 1, default: 5_000, description: 'time to open a connection to an instance' }),
 }, Strict);
 
-const Method = Type.Union(
-  ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'].map((m) => Type.Literal(m)),
-);
+/** The methods a route can name; shared/stages/filter-method.ts lets no other through. */
+export const ROUTE_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+
+const Method = Type.Union(ROUTE_METHODS.map((m) => Type.Literal(m)));
 
 export const RouteMatchSchema = Type.Object({
   host: Type.Optional(Type.String({ minLength: 1, pattern: '^[A-Za-z0-9.*-]+(:[0-9]+)?$', description: 'a host name, optionally *.suffix' })),

@@ -5,8 +5,9 @@
 // stage: tier-app.ts answers it on its socket).
 import type { Stage } from '../exchange.js';
 import { GatewayError } from '../errors.js';
+import { ROUTE_METHODS } from '../config/schema.js';
 
-const ROUTABLE = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'CONNECT']);
+const ROUTABLE = new Set<string>([...ROUTE_METHODS, 'CONNECT']);
 
 export const filterMethod: Stage = (_ex, request) => {
   if (!ROUTABLE.has(request.method)) throw new GatewayError('not_found', `method ${request.method.slice(0, 32)} not routable`);
