@@ -12,7 +12,7 @@ import { SERVICE_POLICIES } from '../shared/config/service-policies-schema.js';
 import { registrationPolicy } from '../router/registration-schema.js';
 import { AUTH_METHODS } from '../edge/auth/registry-schema.js';
 import { buildStripList, strips } from '../edge/strip-headers-schema.js';
-import { authSectionOf, checkRoutePolicy } from './route-policy-check.js';
+import { authSectionOf, checkKeyedHeader, checkRoutePolicy } from './route-policy-check.js';
 import { checkPublishedRoutes } from './published-routes.js';
 
 export function crossCheck(config: Config): Problem[] {
@@ -37,10 +37,10 @@ export function crossCheck(config: Config): Problem[] {
       const params = new Set([...(m.pathPattern ?? '').matchAll(/:([A-Za-z_][A-Za-z0-9_]*)/g)].map((x) => x[1]!));
       for (const [, name] of rw.path.matchAll(/\{([^}]*)\}/g)) if (!params.has(name!)) problems.push({ path: ['routes', String(i), 'rewrite', 'path'], message: `uses {${name}}, which match.pathPattern does not capture` });
     }
-    checkRoutePolicy(config, route, ['routes', String(i)], problems);
+    checkRoutePolicy(config, route, ['routes', String(i)], `route "${route.name}"`, problems);
     if (config.edge) {
       const list = buildStripList(config.edge.stripHeaders, route.stripHeaders);
-      checkKeyedHeaders(config, i, (name) => strips(list, name), problems);
+      checkKeyedHeader(config.services[route.service]?.balancer.hashOn, ['services', route.service, 'balancer', 'hashOn'], `route "${route.name}"`, (name) => strips(list, name), problems);
     }
     if (names.has(route.name)) problems.push({ path: ['routes', String(i), 'name'], message: `duplicate route name "${route.name}"` });
     names.add(route.name);
@@ -80,25 +80,6 @@ function checkCidrs(cidrs: readonly string[] | undefined, path: string[], proble
       problems.push({ path: [...path, String(i)], message: `expected an IP address or CIDR range, found ${JSON.stringify(cidr)} (${(err as Error).message})` });
     }
   });
-}
-
-/**
- * A rate limit or a balancer keyed on a header the edge strips would key every request on nothing: all
- * clients one bucket, or every request on one instance. Refused here instead of failing quietly.
- */
-function checkKeyedHeaders(config: Config, i: number, stripped: (name: string) => boolean, problems: Problem[]): void {
-  const route = config.routes[i]!;
-  const keyed: [string | undefined, string[]][] = [
-    [config.edge?.rateLimit === undefined ? undefined : config.rateLimits[config.edge.rateLimit]?.key, ['edge', 'rateLimit']],
-    [route.rateLimit === undefined ? undefined : config.rateLimits[route.rateLimit]?.key, ['routes', String(i), 'rateLimit']],
-    [config.services[route.service]?.balancer.hashOn, ['services', route.service, 'balancer', 'hashOn']],
-  ];
-  for (const [key, path] of keyed) {
-    const name = key?.startsWith('header:') ? key.slice('header:'.length) : undefined;
-    if (name !== undefined && stripped(name)) {
-      problems.push({ path, message: `keys on header ${name}, which the edge strips from route "${route.name}" before it is read (list it under stripHeaders.keep, or key on another header)` });
-    }
-  }
 }
 
 function checkService(svc: ServiceConfig, path: string[], problems: Problem[]): void {

@@ -24,7 +24,7 @@ export function checkPublishedRoutes(config: Config): Problem[] {
   if (!section) return [];
   const problems: Problem[] = [];
   if (!config.consul) problems.push({ path: ['publishedRoutes'], message: 'services publish routes through Consul, so a consul section (or GATEHOUSE_CONSUL_ADDR) is required' });
-  for (const [name, profile] of Object.entries(section.profiles)) checkRoutePolicy(config, profile, ['publishedRoutes', 'profiles', name], problems);
+  for (const [name, profile] of Object.entries(section.profiles)) checkRoutePolicy(config, profile, ['publishedRoutes', 'profiles', name], `the routes of profile "${name}"`, problems);
   section.allow.forEach((entry, i) => {
     const at = ['publishedRoutes', 'allow', String(i)];
     entry.pathPrefixes.forEach((p, j) => {

@@ -6,7 +6,7 @@ import type { Problem } from '../shared/config/policy-schema.js';
 import { checkAuthzPolicy } from '../router/authz/schema.js';
 import { AUTH_METHOD_BY_NAME } from '../edge/auth/registry-schema.js';
 import type { AuthCheckContext } from '../edge/auth/method-schema.js';
-import { buildStripList } from '../edge/strip-headers-schema.js';
+import { buildStripList, strips } from '../edge/strip-headers-schema.js';
 
 export type RoutePolicy = Pick<RouteConfig, 'auth' | 'authz' | 'rateLimit' | 'stripHeaders'>;
 
@@ -18,8 +18,11 @@ export function authSectionOf(config: Config): AuthCheckContext['sectionOf'] {
   };
 }
 
-/** path: where the fields live (['routes', '3'], ['publishedRoutes', 'profiles', 'partner-api']). */
-export function checkRoutePolicy(config: Config, route: RoutePolicy, path: readonly string[], problems: Problem[]): void {
+/**
+ * path: where the fields live (['routes', '3'], ['publishedRoutes', 'profiles', 'partner-api']); label names
+ * them in a message (route "orders", profile "partner-api").
+ */
+export function checkRoutePolicy(config: Config, route: RoutePolicy, path: readonly string[], label: string, problems: Problem[]): void {
   const sectionOf = authSectionOf(config);
   const auth = route.auth;
   if (auth.methods.length === 0 && !auth.anonymous) {
@@ -34,8 +37,27 @@ export function checkRoutePolicy(config: Config, route: RoutePolicy, path: reado
     problems.push({ path: [...path, 'rateLimit'], message: `names policy "${route.rateLimit}", which is not defined under rateLimits` });
   }
   if (config.edge) {
-    for (const p of buildStripList(config.edge.stripHeaders, route.stripHeaders).problems) {
+    const list = buildStripList(config.edge.stripHeaders, route.stripHeaders);
+    for (const p of list.problems) {
       if (p.field === 'route') problems.push({ path: [...path, 'stripHeaders', 'keep', String(p.index)], message: p.message });
     }
+    const rateKeys: [string | undefined, readonly string[]][] = [
+      [config.edge.rateLimit, ['edge', 'rateLimit']],
+      [route.rateLimit, [...path, 'rateLimit']],
+    ];
+    for (const [policy, at] of rateKeys) {
+      checkKeyedHeader(policy === undefined ? undefined : config.rateLimits[policy]?.key, at, label, (name) => strips(list, name), problems);
+    }
+  }
+}
+
+/**
+ * A rate limit or a balancer keyed on a header the edge strips would key every request on nothing: all
+ * clients one bucket, or every request on one instance. Refused here instead of failing quietly.
+ */
+export function checkKeyedHeader(key: string | undefined, path: readonly string[], label: string, stripped: (name: string) => boolean, problems: Problem[]): void {
+  const name = key?.startsWith('header:') ? key.slice('header:'.length) : undefined;
+  if (name !== undefined && stripped(name)) {
+    problems.push({ path: [...path], message: `keys on header ${name}, which the edge strips from ${label} before it is read (list it under stripHeaders.keep, or key on another header)` });
   }
 }

@@ -83,6 +83,18 @@ test('profile mistakes are the route mistakes, reported at the profile', () => {
   ]);
 });
 
+test('a profile whose rate limit keys on a header the edge strips is refused, as a route\'s would be', () => {
+  const edge = 'edge:\n  listen: { port: 8443 }\n  admin: { port: 8444 }\n  tls: { certificates: [{ cert: c.pem, key: k.pem }] }\n  router: { static: [http://127.0.0.1:9080] }\n';
+  const keyed = GOOD.replace('per-consumer: { key: consumer,', 'per-consumer: { key: "header:x-http-method-override",');
+  const all = problems(edge + keyed);
+  assert.deepEqual(all.filter((p) => p.includes('keys on header')), [
+    'line 33:18: publishedRoutes.profiles.partner-api.rateLimit: keys on header x-http-method-override, which the edge strips from the routes of profile "partner-api" before it is read (list it under stripHeaders.keep, or key on another header)',
+  ]);
+  // Kept by the profile, the header is read: no refusal.
+  const kept = keyed.replace('      rateLimit: per-consumer', '      rateLimit: per-consumer\n      stripHeaders: { keep: [x-http-method-override] }');
+  assert.doesNotThrow(() => parseConfig(edge + kept, 'x.yaml'));
+});
+
 test('a profile takes only policy fields, with the schema\'s own messages', () => {
   const all = problems(GOOD.replace('      timeoutMs: 5000', '      timeoutMs: 0\n      service: billing\n      rewrite: { replacePrefix: /x }'));
   assert.equal(all.length, 3, all.join('\n'));
