@@ -180,8 +180,11 @@ export class LiveConfig<C> {
     }
     let config: Readonly<C>;
     let report: ReloadReport;
+    const started = performance.now();
+    let validated = started;
     try {
       config = await this.o.validate(candidate);
+      validated = performance.now();
       report = await this.o.apply(this.o.overlay ? this.o.overlay.apply(config) : config);
     } catch (err) {
       this.refuse(candidate, trigger, err);
@@ -194,7 +197,10 @@ export class LiveConfig<C> {
     this.restartRequired = report.restartRequired;
     this.lastError = null;
     this.refusedHash = undefined;
-    const fields = { event: 'config-reloaded', trigger, source: candidate.source, location: candidate.location, version: candidate.version, hash: candidate.hash, generation: this.generation };
+    const fields = {
+      event: 'config-reloaded', trigger, source: candidate.source, location: candidate.location, version: candidate.version, hash: candidate.hash, generation: this.generation,
+      validateMs: Math.round(validated - started), applyMs: Math.round(performance.now() - validated),
+    };
     this.o.log.info(fields, `config reloaded from ${documentName(candidate)}`);
     if (report.restartRequired.length > 0) {
       this.o.log.warn({ event: 'config-restart-required', fields: report.restartRequired, hash: candidate.hash }, `applied, but ${report.restartRequired.join(', ')} change only with a restart: the running values stay`);
