@@ -31,10 +31,12 @@ export class CandidateValidator<C> {
    * Starts the worker now, so the first reload does not pay for loading and compiling the schema; given the
    * document the tier started from, also validates it once there (the outcome is dropped): the first
    * validation of a worker runs cold code, several times slower than the next, and it would be a reload's.
+   * Resolves when that validation is done.
    */
-  warm(sample?: { readonly text: string; readonly file: string; readonly baseDir: string }): void {
+  warm(sample?: { readonly text: string; readonly file: string; readonly baseDir: string }): Promise<void> {
     this.started();
-    if (sample) this.validate(sample.text, sample.file, sample.baseDir).catch(() => { /* a warm-up: only the time matters */ });
+    if (!sample) return Promise.resolve();
+    return this.validate(sample.text, sample.file, sample.baseDir).then(() => undefined, () => undefined); // a warm-up: only the time matters
   }
 
   async close(): Promise<void> {

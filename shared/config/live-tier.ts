@@ -74,10 +74,17 @@ export interface AttachOptions<C extends LiveSettings> {
   readonly log: Logger;
 }
 
+export interface LiveAttachment<C> {
+  readonly live: LiveConfig<C>;
+  /** Resolves once the validator worker has loaded the schema and validated the starting document. */
+  readonly warmed: Promise<void>;
+  close(): Promise<void>;
+}
+
 /** Call before runtime.listen(): it adds GET /config/status to the admin listener. Start watching with live.start(). */
-export function attachLiveConfig<C extends LiveSettings>(runtime: TierRuntime<C>, o: AttachOptions<C>): { live: LiveConfig<C>; close(): Promise<void> } {
+export function attachLiveConfig<C extends LiveSettings>(runtime: TierRuntime<C>, o: AttachOptions<C>): LiveAttachment<C> {
   const validator = new CandidateValidator<C>(o.loader.url);
-  validator.warm({ text: o.starting.document.text, file: documentName(o.starting.document), baseDir: dirname(o.file) });
+  const warmed = validator.warm({ text: o.starting.document.text, file: documentName(o.starting.document), baseDir: dirname(o.file) });
   const key = o.bootstrap.config.consul?.key;
   const live = new LiveConfig<C>({
     file: o.file,
@@ -94,6 +101,7 @@ export function attachLiveConfig<C extends LiveSettings>(runtime: TierRuntime<C>
   runtime.admin.get('/config/status', async (_req, reply) => reply.header('cache-control', 'no-store').send(live.status()));
   return {
     live,
+    warmed,
     async close() {
       live.close();
       await validator.close();

@@ -94,6 +94,9 @@ async function startInstance(kind: 'edge' | 'router', file: string): Promise<Ins
   const { url, adminUrl } = await runtime.listen();
   await waitFor(`${kind} ready`, async () => (await fetch(`${adminUrl}/ready`)).ok || undefined, 20_000);
   live.live.start();
+  // Five validator workers start at once in this one process: the first push waits until they are warm, as a
+  // tier's first reload does not come seconds after its start in production.
+  await live.warmed;
   return {
     kind, runtime, url, adminUrl, logs,
     async close() {
@@ -230,10 +233,9 @@ test('a KV change, a published route and a bad push, under steady load: every in
     t.diagnostic(`${statuses.length} requests in ${seconds.toFixed(1)} s during the changes, ${failed.length} not 200`);
     assert.ok(statuses.length >= 50, `${statuses.length} requests in ${seconds} s`);
     assert.deepEqual(failed, [], 'no request lost to a swap');
-    // A bound for five tiers sharing this one process and its thread with the load, beside other test files
-    // (their five validator workers then wait for a core: seconds, where each tier in its own process takes
-    // well under one, which `npm run bench:live` measures at 1,000 requests/s).
-    for (const ms of [...kvTimes, ...publishTimes]) assert.ok(ms < 20_000, `an instance took ${ms} ms`);
+    // A loose bound: five tiers share this one process with the load, beside other test files; the 1 s target,
+    // each tier in its own process at 1,000 requests/s, is what `npm run bench:live` measures.
+    for (const ms of [...kvTimes, ...publishTimes]) assert.ok(ms < 5_000, `an instance took ${ms} ms`);
   } finally {
     await load.stop();
     kv.close();
