@@ -1,7 +1,5 @@
 // What both tiers do when a reload swaps a generation: wait a moment for a new service's first instances,
 // and close what the old generation alone held only after requests that started on it had time to finish.
-import type { ReloadReport } from './config/live.js';
-
 /** How long a swap waits for newly named services' first discovery answer before serving them anyway. */
 export const RESOLVE_WAIT_MS = 2_000;
 
@@ -12,5 +10,3 @@ const RETIRE_AFTER_MS = 90_000;
 export function retire(close: () => void): void {
   setTimeout(close, RETIRE_AFTER_MS).unref();
 }
-
-export type { ReloadReport };
