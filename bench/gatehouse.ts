@@ -40,7 +40,9 @@ export function securedConfig(dir: string, p: TierPorts, certs: DevCertificates,
   writeFileSync(file, stringify({
     ...t,
     edge: { ...t.edge, rateLimit: 'per-consumer' },
-    redis: { url: redisUrl },
+    // The default 100 ms is for production's fail-open: on a CI machine busy with other test files, one slower
+    // command made the edge count the 429 check's second request locally, and admit it (seen once in a fresh clone).
+    redis: { url: redisUrl, commandTimeoutMs: 1_000 },
     consul: { address: consulAddress },
     auth: { jwt: { issuers: [{ issuer: 'bench-idp', audience: ['bench'], algorithms: ['HS256'], secret: JWT_SECRET }] } },
     rateLimits: {
