@@ -30,19 +30,24 @@ async function admin(base: string, path: string, token?: string): Promise<{ stat
 interface InstanceView { id: string; origin: string; health: string; ejected: unknown; breaker: string }
 
 test('the admin API answers a bearer token only, and shows config (secrets redacted), routes, services with circuit state, rate limits and build', async () => {
-  const [good, broken] = await Promise.all([startEchoBackend('orders'), resettingPort()]);
+  const [good, broken, flaky] = await Promise.all([startEchoBackend('orders'), resettingPort(), startEchoBackend('flaky')]);
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-admin-'));
   const tokenFile = join(dir, 'router-admin-token');
   writeFileSync(tokenFile, `${ROUTER_TOKEN}\n`);
   process.env[TOKEN_ENV] = EDGE_TOKEN;
   const gw = await startGateway({
-    routes: [{ name: 'orders', match: { pathPrefix: '/orders' }, service: 'orders' }],
+    routes: [
+      { name: 'orders', match: { pathPrefix: '/orders' }, service: 'orders' },
+      // The backend answers 500 to every request of this route: outlier detection ejects it at the router.
+      { name: 'flaky', match: { pathPrefix: '/flaky' }, service: 'flaky', requestHeaders: { set: { 'x-echo-status': '500' } } },
+    ],
     services: {
       orders: {
         static: [good.url, broken.url], balancer: { algorithm: 'round-robin' },
         // The reset instance's circuit opens after a few attempts and stays open past the test; ejection is not its cause.
         circuitBreaker: { minimumRequests: 2, openMs: 60_000 }, outlierDetection: { consecutiveFailures: 1000 },
       },
+      flaky: { static: [flaky.url], outlierDetection: { consecutiveFailures: 3, baseEjectionMs: 60_000 } },
     },
     auth: { jwt: { issuers: [{ issuer: 'https://idp.test', audience: ['gatehouse'], algorithms: ['HS256'], secret: JWT_SECRET }] } },
     rateLimits: { 'per-ip': { key: 'ip', windows: [{ name: 'second', limit: 100, periodSeconds: 1 }] } },
@@ -83,13 +88,16 @@ test('the admin API answers a bearer token only, and shows config (secrets redac
     assert.equal(routerConfig.body.config.router.admin.tokenFile, tokenFile);
 
     const routes = await admin(router, '/admin/routes', ROUTER_TOKEN);
-    assert.deepEqual(routes.body.routes, [{ name: 'orders', match: { pathPrefix: '/orders' }, service: 'orders', source: 'configured' }]);
+    assert.deepEqual(routes.body.routes, [
+      { name: 'orders', match: { pathPrefix: '/orders' }, service: 'orders', source: 'configured' },
+      { name: 'flaky', match: { pathPrefix: '/flaky' }, service: 'flaky', source: 'configured' },
+    ]);
 
-    const instancesOf = async () => {
+    const instancesOf = async (service = 'orders') => {
       const r = await admin(router, '/admin/services', ROUTER_TOKEN);
       assert.equal(r.status, 200, r.text);
-      const orders = r.body.services.find((s: { name: string }) => s.name === 'orders');
-      return new Map<string, InstanceView>(orders.instances.map((i: InstanceView) => [i.origin, i]));
+      const svc = r.body.services.find((s: { name: string }) => s.name === service);
+      return new Map<string, InstanceView>(svc.instances.map((i: InstanceView) => [i.origin, i]));
     };
     const before = await instancesOf();
     assert.deepEqual([...before.keys()].sort(), [good.url, broken.url].sort());
@@ -99,6 +107,11 @@ test('the admin API answers a bearer token only, and shows config (secrets redac
     const after = await instancesOf();
     assert.equal(after.get(broken.url)!.breaker, 'open', 'the instance resetting every connection: its circuit opened');
     assert.equal(after.get(good.url)!.breaker, 'closed');
+    assert.equal((await instancesOf('flaky')).get(flaky.url)!.ejected, null);
+    for (let n = 0; n < 3; n++) assert.equal((await gw.get(`/flaky/${n}`)).status, 500);
+    const ejected = (await instancesOf('flaky')).get(flaky.url)!.ejected as { until: string; times: number };
+    assert.equal(ejected.times, 1, 'ejected once after three 500s in a row');
+    assert.ok(Date.parse(ejected.until) > Date.now() + 30_000, `ejected for a minute: until ${ejected.until}`);
 
     const edgeServices = await admin(edge, '/admin/services', EDGE_TOKEN);
     const routers = edgeServices.body.services.find((s: { name: string }) => s.name === 'gatehouse-router');
@@ -119,7 +132,7 @@ test('the admin API answers a bearer token only, and shows config (secrets redac
   } finally {
     delete process.env[TOKEN_ENV];
     await gw.close();
-    await Promise.all([good.close(), broken.close()]);
+    await Promise.all([good.close(), broken.close(), flaky.close()]);
   }
 });
 
