@@ -69,9 +69,19 @@ export function crossCheck(config: Config): Problem[] {
     if (modes !== 1) problems.push({ path: ['redis'], message: `expected exactly one of url, sentinel or cluster, found ${modes}` });
   }
   problems.push(...checkPublishedRoutes(config));
+  for (const tier of ['edge', 'router'] as const) {
+    const admin = config[tier]?.admin;
+    if (admin?.tokenEnv !== undefined && admin.tokenFile !== undefined) problems.push({ path: [tier, 'admin'], message: 'expected at most one of tokenEnv or tokenFile, found both' });
+    if (admin && admin.tokenEnv === undefined && admin.tokenFile === undefined && !isLoopback(admin.host)) {
+      problems.push({ path: [tier, 'admin', 'host'], message: `binds ${admin.host}, beyond loopback, without a token: set ${tier}.admin.tokenEnv or tokenFile (the admin API and probes would be open to the network), or bind 127.0.0.1` });
+    }
+  }
   if (!config.edge && !config.router) problems.push({ path: [], message: 'neither an edge nor a router section: nothing to run' });
   return problems;
 }
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+const isLoopback = (host: string) => LOOPBACK.has(host.toLowerCase());
 
 /** The schema's pattern lets through what proxy-addr would throw on at startup (999.1.1.1, a /40 on IPv4). */
 function checkCidrs(cidrs: readonly string[] | undefined, path: string[], problems: Problem[]): void {

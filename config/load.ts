@@ -27,6 +27,7 @@ function resolveFiles(config: Config, dir: string): void {
   // A policy's own paths are its registry entry's to know.
   for (const method of AUTH_METHODS) resolveFilesOf(method, config.auth[method.key], fromDir);
   for (const key of config.identity.keys) if (key.secretFile) key.secretFile = fromDir(key.secretFile);
+  for (const tier of [config.edge, config.router]) if (tier?.admin.tokenFile) tier.admin.tokenFile = fromDir(tier.admin.tokenFile);
   if (config.consul?.snapshotDir) config.consul.snapshotDir = fromDir(config.consul.snapshotDir);
   if (config.redis?.tls?.ca) config.redis.tls.ca = fromDir(config.redis.tls.ca);
 }

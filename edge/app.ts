@@ -10,6 +10,7 @@ import { UpstreamPools } from '../shared/proxy/pools.js';
 import { compileTrust } from '../shared/http/forwarded.js';
 import { buildTierApp } from '../shared/tier-app.js';
 import { buildAdminApp } from '../shared/admin.js';
+import { adminToken, registerAdminApi } from '../shared/admin-api.js';
 import { connectRedis, redisCheck, closeRedis } from '../shared/redis.js';
 import { shutDown } from '../shared/shutdown.js';
 import { listenOn, type TierRuntime } from '../shared/runtime.js';
@@ -161,5 +162,19 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
       });
     },
   };
+  registerAdminApi(runtime.admin, {
+    tier: 'edge',
+    token: adminToken(ec.admin, 'edge.admin'),
+    config: () => generation.config,
+    configStatus: () => runtime.configStatus?.(),
+    services: () => routers.services(),
+    extra: {
+      ratelimits: () => ({
+        global: generation.config.edge!.rateLimit ?? null,
+        policies: Object.entries(generation.config.rateLimits).map(([name, p]) => ({ name, ...p })),
+        store: { kind: redis ? 'redis' : 'memory', ...limiter.health.status() },
+      }),
+    },
+  });
   return runtime;
 }

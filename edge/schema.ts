@@ -10,7 +10,7 @@ import { rateLimitPolicy } from './ratelimit/schema.js';
 import { ProxyProtocolSchema } from './proxy-protocol/schema.js';
 import { ShutdownSchema } from '../shared/shutdown-schema.js';
 import {
-  Forwarding, ListenerSchema, Millis, RouteBaseSchema, ServiceSchema, SharedSections, Strict, TimeoutsSchema,
+  AdminListenerSchema, Forwarding, ListenerSchema, Millis, RouteBaseSchema, ServiceSchema, SharedSections, Strict, TimeoutsSchema,
 } from '../shared/config/schema.js';
 
 /**
@@ -35,7 +35,7 @@ export const EdgeSchema = Type.Object({
   listen: { ...EdgeListenerSchema, description: 'the HTTPS listener (HTTP/2 and HTTP/1.1 by ALPN)' },
   tls: { ...EdgeTlsSchema, description: 'the TLS settings: certificates chosen by SNI, re-read when their files change' },
   redirectHttp: Type.Optional({ ...RedirectListenerSchema, description: 'a plain-HTTP listener that answers every request with 308 to HTTPS' }),
-  admin: { ...ListenerSchema, description: 'the admin listener: GET /live, GET /ready' },
+  admin: { ...AdminListenerSchema, description: 'the admin listener: GET /live, GET /ready, and the admin API under /admin/ when a token is set' },
   router: { ...ServiceSchema, description: 'the routers, found like a service: consul or static' },
   timeouts: TimeoutsSchema,
   limits: Type.Object({

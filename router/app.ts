@@ -8,6 +8,7 @@ import { UpstreamPools } from '../shared/proxy/pools.js';
 import { compileTrust } from '../shared/http/forwarded.js';
 import { buildTierApp } from '../shared/tier-app.js';
 import { buildAdminApp, isReady, type ReadinessChecks } from '../shared/admin.js';
+import { adminToken, registerAdminApi } from '../shared/admin-api.js';
 import { listenOn, type TierRuntime } from '../shared/runtime.js';
 import { routerPipeline, routerRoute } from './pipeline.js';
 import { acceptUpgrades } from '../shared/proxy/websocket.js';
@@ -40,8 +41,8 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
     return routerPipeline({ trust, routes, pools, verifier: new AssertionVerifier(c.identity) });
   }
 
-  /** Read by the request listener and the upgrade handler; reload() swaps its stages whole. */
-  const live: { stages: readonly Stage[] } = { stages: stagesOf(config) };
+  /** Read by the request listener and the upgrade handler; reload() swaps its stages whole (and the config they came from, for the admin API). */
+  const live: { stages: readonly Stage[]; config: Readonly<RouterFileConfig> } = { stages: stagesOf(config), config };
   const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, pipeline: live });
   acceptUpgrades(app.server, { pipeline: live, trust, log });
 
@@ -61,9 +62,11 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
     async reload(next) {
       if (!next.router) throw new Error('the document has no router section');
       const restartRequired = changedPaths(config, next, ROUTER_RESTART_FIELDS);
-      const stages = stagesOf(holdPaths(next, config, ROUTER_RESTART_FIELDS));
+      const held = holdPaths(next, config, ROUTER_RESTART_FIELDS);
+      const stages = stagesOf(held);
       await directory.resolved(RESOLVE_WAIT_MS);
       live.stages = stages;
+      live.config = held;
       return { restartRequired };
     },
     async listen() {
@@ -84,6 +87,13 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
       });
     },
   };
+  registerAdminApi(runtime.admin, {
+    tier: 'router',
+    token: adminToken(rc.admin, 'router.admin'),
+    config: () => live.config,
+    configStatus: () => runtime.configStatus?.(),
+    services: () => directory.services(),
+  });
   return runtime;
 }
 

@@ -6,11 +6,11 @@ import { Type, type Static } from '@sinclair/typebox';
 import { RegistrationSchema } from './registration-schema.js';
 import { AuthzPolicySchema, AuthzDefaultSchema } from './authz/schema.js';
 import { ShutdownSchema } from '../shared/shutdown-schema.js';
-import { Forwarding, ListenerSchema, RouteBaseSchema, SharedSections, Strict, TimeoutsSchema } from '../shared/config/schema.js';
+import { AdminListenerSchema, Forwarding, ListenerSchema, RouteBaseSchema, SharedSections, Strict, TimeoutsSchema } from '../shared/config/schema.js';
 
 export const RouterSchema = Type.Object({
   listen: { ...ListenerSchema, description: 'the router\'s plain-HTTP listener, reached by the edges' },
-  admin: { ...ListenerSchema, description: 'the admin listener: GET /live, GET /ready' },
+  admin: { ...AdminListenerSchema, description: 'the admin listener: GET /live, GET /ready, and the admin API under /admin/ when a token is set' },
   register: Type.Optional({ ...RegistrationSchema, description: 'the router\'s own registration in Consul (with an HTTP check on its readiness), by which edges find it' }),
   timeouts: TimeoutsSchema,
   shutdown: { ...ShutdownSchema, description: 'the drain on SIGTERM or SIGINT' },

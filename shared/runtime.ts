@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ListenerConfig } from './config/schema.js';
 import type { ShutdownOutcome } from './shutdown.js';
-import type { ReloadReport } from './config/live.js';
+import type { ConfigStatus, ReloadReport } from './config/live.js';
 
 export interface TierRuntime<C = unknown> {
   readonly log: Logger;
@@ -18,6 +18,8 @@ export interface TierRuntime<C = unknown> {
    * started with. Throws (changing nothing) when the config cannot be built.
    */
   reload(config: Readonly<C>): Promise<ReloadReport>;
+  /** The live config's status, set by shared/config/live-tier.ts when the tier runs under it (read by the admin API). */
+  configStatus?: () => ConfigStatus;
   /** The ordered shutdown of shutdown.ts; set draining first. */
   close(): Promise<ShutdownOutcome>;
 }

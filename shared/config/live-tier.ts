@@ -98,6 +98,7 @@ export function attachLiveConfig<C extends LiveSettings>(runtime: TierRuntime<C>
     log: o.log,
   });
   if (o.starting.refused) live.noteRefused(o.starting.refused.error, o.starting.refused.document);
+  runtime.configStatus = () => live.status();
   runtime.admin.get('/config/status', async (_req, reply) => reply.header('cache-control', 'no-store').send(live.status()));
   return {
     live,

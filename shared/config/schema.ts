@@ -20,6 +20,16 @@ export const ListenerSchema = Type.Object({
   port: Port,
 }, Strict);
 
+/**
+ * The admin listener of a tier: probes always, and the read-only admin API (shared/admin-api.ts) once a
+ * bearer token is given. A bind beyond loopback needs the token (config/cross-check.ts).
+ */
+export const AdminListenerSchema = Type.Object({
+  ...ListenerSchema.properties,
+  tokenEnv: Type.Optional(Type.String({ minLength: 1, description: 'environment variable holding the admin API\'s bearer token (at least 32 characters); without a token the API is off' })),
+  tokenFile: Type.Optional(Type.String({ minLength: 1, description: 'file holding the admin API\'s bearer token (at least 32 characters); one of tokenEnv or tokenFile' })),
+}, Strict);
+
 export const ConsulServiceSchema = Type.Object({
   service: Type.String({ minLength: 1, description: 'the service name in Consul' }),
   tags: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'tags an instance must all carry' }),
@@ -158,5 +168,6 @@ export type ServiceConfig = Static<typeof ServiceSchema>;
 export type ConsulConfig = Static<typeof ConsulSchema>;
 export type RedisConfig = Static<typeof RedisSchema>;
 export type ListenerConfig = Static<typeof ListenerSchema>;
+export type AdminListenerConfig = Static<typeof AdminListenerSchema>;
 export type TimeoutsConfig = Static<typeof TimeoutsSchema>;
 export type LiveConfigConfig = Static<typeof LiveConfigSchema>;

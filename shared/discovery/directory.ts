@@ -78,6 +78,11 @@ export class ServiceDirectory implements ServiceLookup {
     return this.entries.get(name);
   }
 
+  /** The services of the current config, for the admin API. */
+  services(): readonly UpstreamService[] {
+    return [...this.entries.values()];
+  }
+
   status(): DirectoryStatus {
     const services: Record<string, SourceStatus> = {};
     let ready = true;

@@ -5,7 +5,7 @@
 import type { Balancer, PickContext } from '../balancer/balancer.js';
 import type { Instance, InstanceSource } from './instance.js';
 import { OutlierDetector, type OutlierConfig } from '../resilience/outlier-detection.js';
-import { InstanceBreakers, type CircuitBreakerConfig, type Admission } from '../resilience/circuit-breaker.js';
+import { InstanceBreakers, type CircuitBreakerConfig, type Admission, type BreakerState } from '../resilience/circuit-breaker.js';
 import { RetryBudget, type RetryConfig } from '../resilience/retry-budget.js';
 import { ConnectionQueue } from '../resilience/connection-queue.js';
 import { hashKeyFn, type HashKeyFn } from '../balancer/hash-key.js';
@@ -20,6 +20,15 @@ export interface ResilienceConfig {
 }
 
 /** Why chooseAdmitted() found no instance for an attempt. */
+export interface InstanceStatus {
+  readonly id: string;
+  readonly origin: string;
+  readonly weight: number;
+  readonly health: 'passing';
+  readonly ejected: { readonly until: string; readonly times: number } | null;
+  readonly breaker: BreakerState;
+}
+
 export type Refusal = 'none' | Exclude<Admission, 'ok'> | 'queue-full';
 
 export class UpstreamService {
@@ -98,6 +107,21 @@ export class UpstreamService {
     if (outcome !== 'not-blamed') this.outliers.onResult(instance.id, !failed);
     this.breakers.release(instance.id, outcome === 'not-blamed' ? undefined : outcome !== 'unanswered');
     this.connections.finish(instance.origin);
+  }
+
+  /** Each instance discovery lists now, with this process's view of it: ejected as an outlier, its circuit's state. */
+  instanceStatus(): InstanceStatus[] {
+    const ejected = new Map(this.outliers.status().ejected.map((e) => [e.id, e]));
+    return (this.source.current ?? []).map((i) => {
+      const e = ejected.get(i.id);
+      return {
+        id: i.id, origin: i.origin, weight: i.weight,
+        // Discovery lists only instances whose checks pass (Consul's passing filter, or a static list).
+        health: 'passing' as const,
+        ejected: e === undefined ? null : { until: new Date(e.untilMs).toISOString(), times: e.times },
+        breaker: this.breakers.stateOf(i.id),
+      };
+    });
   }
 
   status(): Record<string, unknown> {

@@ -187,6 +187,11 @@ export class InstanceBreakers {
     for (const id of this.circuits.keys()) if (!present.has(id)) this.circuits.delete(id);
   }
 
+  /** The state of one instance's circuit; one never tried has none yet, which admits like a closed one. */
+  stateOf(instanceId: string): BreakerState {
+    return this.circuits.get(instanceId)?.state() ?? 'closed';
+  }
+
   /** Instances whose circuit is open or half-open (probing). */
   notClosed(): string[] {
     const ids: string[] = [];

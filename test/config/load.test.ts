@@ -128,3 +128,14 @@ test('edge.listen.proxyProtocol is off unless set; when set, required and a 3 s 
   assert.match(problems(EDGE_LISTENING('{ port: 443, proxyProtocol: { trustedPeers: [10.0.0.1], timeoutMs: 0 } }'))[0]!, /edge\.listen\.proxyProtocol\.timeoutMs/);
   assert.match(problems(GOOD.replace('listen: { port: 9080 }', 'listen: { port: 9080, proxyProtocol: { trustedPeers: [10.0.0.1] } }'))[0]!, /router\.listen.*proxyProtocol/, 'the edge\'s HTTPS listener only');
 });
+
+test('an admin listener bound beyond loopback without a token is refused at load; a token or a loopback bind is accepted', () => {
+  const admin = (a: string) => GOOD.replace('admin: { port: 9081 }', `admin: ${a}`);
+  assert.match(problems(admin('{ host: 0.0.0.0, port: 9081 }')).join('\n'), /router\.admin\.host.*binds 0\.0\.0\.0, beyond loopback, without a token: set router\.admin\.tokenEnv or tokenFile/);
+  assert.match(problems(EDGE_LISTENING('{ port: 443 }').replace('admin: { port: 0 }', 'admin: { host: "::", port: 0 }')).join('\n'), /edge\.admin\.host.*beyond loopback, without a token/);
+  assert.match(problems(admin('{ host: 10.0.0.5, port: 9081, tokenEnv: T, tokenFile: /t }')).join('\n'), /router\.admin.*at most one of tokenEnv or tokenFile/);
+  for (const ok of ['{ host: 0.0.0.0, port: 9081, tokenEnv: ADMIN_TOKEN }', '{ host: localhost, port: 9081 }', '{ host: "::1", port: 9081 }', '{ port: 9081 }']) {
+    assert.doesNotThrow(() => parseConfig(admin(ok), 'x.yaml'), ok);
+  }
+  assert.equal(parseConfig(admin('{ host: 0.0.0.0, port: 9081, tokenFile: secrets/admin }'), '/etc/gatehouse/g.yaml').router!.admin.tokenFile, '/etc/gatehouse/secrets/admin', 'relative to the file');
+});
