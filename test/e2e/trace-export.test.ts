@@ -114,7 +114,7 @@ test('telemetry off: the receiver gets nothing and no tier starts an exporter', 
 });
 
 test('an unreachable collector costs requests nothing and is reported in one warning', async () => {
-  const gw = await gateway({ otlp: { endpoint: `http://127.0.0.1:${await freePort()}/v1/traces`, timeoutMs: 500 } });
+  const gw = await gateway({ otlp: { endpoint: `http://127.0.0.1:${await freePort()}/v1/traces`, timeoutMs: 500, maxQueueSize: 2 } });
   try {
     for (let i = 0; i < 5; i++) assert.equal((await gw.get('/orders/1', { headers: { authorization: `Bearer ${await idp.token(key)}` } })).status, 200);
   } finally {
