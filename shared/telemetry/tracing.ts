@@ -22,7 +22,7 @@ export class Tracing {
   private readonly tracer: Tracer;
   private readonly ids = new ExchangeIds();
 
-  constructor(config: OtlpConfig, tier: Tier, log: Logger) {
+  constructor(config: OtlpConfig, tier: Tier, private readonly log: Logger) {
     const safeEndpoint = withoutUserinfo(config.endpoint);
     const exporter = new OTLPTraceExporter({ url: config.endpoint, headers: { ...config.headers }, timeoutMillis: config.timeoutMs });
     this.provider = new TracerProvider({
@@ -47,6 +47,15 @@ export class Tracing {
 
   /** At the exchange's end (its access line): its spans, timed from what the exchange noted. */
   end(ex: Exchange, req: RawRequest, status: number, outcome: Outcome): void {
+    // This runs in a response's 'close' listener: a throw would be an uncaught exception, the whole process.
+    try {
+      this.export(ex, req, status, outcome);
+    } catch (err) {
+      this.log.error({ err, requestId: ex.requestId }, 'trace export failed to record a request');
+    }
+  }
+
+  private export(ex: Exchange, req: RawRequest, status: number, outcome: Outcome): void {
     const tc = ex.trace;
     if (tc === undefined) return; // refused before the trace was read: no id to give a span
     const now = performance.now();
