@@ -56,6 +56,7 @@ export const ConfigSchema = Type.Object({
   auth: AuthSchema,
   config: SharedSections.config,
   log: SharedSections.log,
+  telemetry: SharedSections.telemetry,
 }, Strict);
 
 export type Config = Static<typeof ConfigSchema>;

@@ -13,6 +13,7 @@ import { buildAdminApp } from '../shared/admin.js';
 import { adminToken, registerAdminApi } from '../shared/admin-api.js';
 import { connectRedis, redisCheck, closeRedis } from '../shared/redis.js';
 import { shutDown } from '../shared/shutdown.js';
+import { Tracing } from '../shared/telemetry/tracing.js';
 import { listenOn, type TierRuntime } from '../shared/runtime.js';
 import { edgePipeline, edgeRoute, ROUTER_SERVICE } from './pipeline.js';
 import { acceptUpgrades } from '../shared/proxy/websocket.js';
@@ -39,7 +40,7 @@ import { acceptProxyProtocol } from './proxy-protocol/listener.js';
  */
 export const EDGE_RESTART_FIELDS: readonly FieldPath[] = [
   ['edge', 'listen'], ['edge', 'tls'], ['edge', 'redirectHttp'], ['edge', 'admin'], ['edge', 'timeouts'], ['edge', 'limits'],
-  ['edge', 'trustedProxies'], ['edge', 'shutdown'], ['redis'], ['consul'], ['log'], ['config'],
+  ['edge', 'trustedProxies'], ['edge', 'shutdown'], ['redis'], ['consul'], ['log'], ['config'], ['telemetry'],
 ];
 
 /** What one config builds: requests read its stages once, as they arrive, and finish on them. */
@@ -58,6 +59,7 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
   const routers = new ServiceDirectory({ [ROUTER_SERVICE]: ec.router }, config.consul, log, 'edge');
   const pools = new UpstreamPools();
   const certificates = new CertificateStore(ec.tls, log);
+  const tracing = config.telemetry?.otlp && new Tracing(config.telemetry.otlp, 'edge', log);
 
   /** Builds a generation, reusing what the previous one built from the same sections (JWKS and key caches). */
   function generationOf(c: Readonly<EdgeFileConfig>, previous: EdgeGeneration | undefined): EdgeGeneration {
@@ -85,7 +87,7 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
       sessionTimeoutMs: ec.timeouts.keepAliveMs,
     },
     ...(ec.tls.hsts && { responseHeaders: { 'strict-transport-security': hstsHeaderValue(ec.tls.hsts) } }),
-    pipeline: live,
+    pipeline: live, tracing,
   });
   acceptUpgrades(app.server, { pipeline: live, trust, log });
   app.server.maxConnections = ec.limits.maxConnections;
@@ -158,6 +160,7 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
           generation.auth.close();
           await pools.close();
           if (redis) await closeRedis(redis);
+          await tracing?.close(); // last: the spans of the drained requests go out
         },
       });
     },

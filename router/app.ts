@@ -15,6 +15,7 @@ import { acceptUpgrades } from '../shared/proxy/websocket.js';
 import { AssertionVerifier } from '../shared/identity.js';
 import { SelfRegistration } from '../shared/discovery/self-registration.js';
 import { shutDown } from '../shared/shutdown.js';
+import { Tracing } from '../shared/telemetry/tracing.js';
 import { routerTarget } from './registration.js';
 import type { Stage } from '../shared/exchange.js';
 import { changedPaths, holdPaths, type FieldPath } from '../shared/config/field-paths.js';
@@ -23,7 +24,7 @@ import { RESOLVE_WAIT_MS } from '../shared/reload.js';
 /** What only a restart changes (see EDGE_RESTART_FIELDS): the listeners, registration, the clients opened at start. */
 export const ROUTER_RESTART_FIELDS: readonly FieldPath[] = [
   ['router', 'listen'], ['router', 'admin'], ['router', 'timeouts'], ['router', 'trustedProxies'], ['router', 'register'],
-  ['router', 'shutdown'], ['consul'], ['log'], ['config'],
+  ['router', 'shutdown'], ['consul'], ['log'], ['config'], ['telemetry'],
 ];
 
 export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): TierRuntime<RouterFileConfig> {
@@ -31,6 +32,7 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
   const trust = compileTrust(rc.trustedProxies);
   const directory = new ServiceDirectory(usedServices(config), config.consul, log);
   const pools = new UpstreamPools();
+  const tracing = config.telemetry?.otlp && new Tracing(config.telemetry.otlp, 'router', log);
   // No Redis connection: nothing the router runs uses Redis (config.redis is the edge's), and a connection
   // would only make its readiness wait on a Redis it never asks anything.
 
@@ -43,7 +45,7 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
 
   /** Read by the request listener and the upgrade handler; reload() swaps its stages whole (and the config they came from, for the admin API). */
   const live: { stages: readonly Stage[]; config: Readonly<RouterFileConfig> } = { stages: stagesOf(config), config };
-  const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, pipeline: live });
+  const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, pipeline: live, tracing });
   acceptUpgrades(app.server, { pipeline: live, trust, log });
 
   const registration = rc.register && config.consul ? new SelfRegistration(rc.register, config.consul, log) : undefined;
@@ -83,6 +85,7 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
         async closeClients() {
           directory.close();
           await pools.close();
+          await tracing?.close(); // last: the spans of the drained requests go out
         },
       });
     },

@@ -26,6 +26,9 @@ type PinoInternals = Logger & { [key: symbol]: unknown };
 /** 'completed': the whole response went out, whatever its status; otherwise who broke the exchange off. */
 export type Outcome = 'completed' | AbortOutcome;
 
+/** Told, after the access line, what the line said: trace export's end of the exchange (undefined when off). */
+export type ExchangeEnded = (ex: Exchange, req: RawRequest, status: number, outcome: Outcome) => void;
+
 const EXCHANGE = Symbol('gatehouse.exchange');
 type TrackedResponse = RawResponse & { [EXCHANGE]?: Exchange };
 
@@ -34,17 +37,20 @@ type TrackedResponse = RawResponse & { [EXCHANGE]?: Exchange };
  * still awaits (a client gone mid-pipeline), and never twice ('close' comes once; 'finish' alone would
  * miss every abort). One prebuilt listener per tier, no closure per request.
  */
-export function accessLineAtClose(log: Logger): (res: RawResponse, ex: Exchange) => void {
+export function accessLineAtClose(log: Logger, ended?: ExchangeEnded): (res: RawResponse, ex: Exchange) => void {
   function onClose(this: TrackedResponse): void {
     const ex = this[EXCHANGE]!;
     // Both: an HTTP/2 stream cut by its client reads as writableFinished without end() ever called.
     if (ex.aborted === undefined && this.writableEnded && this.writableFinished) {
       logAccess(log, ex, this.req, this.statusCode, ex.bytesOut || Number(this.getHeader('content-length') ?? 0), 'completed');
+      ended?.(ex, this.req, this.statusCode, 'completed');
       return;
     }
     if (ex.aborted === undefined) ex.breakOff('client-aborted', clientLeft(this));
     // statusCode is 200 from the start: it says what was sent only once the head went out.
-    logAccess(log, ex, this.req, ex.rawStatus || (this.headersSent ? this.statusCode : 0), ex.bytesOut, ex.aborted!);
+    const status = ex.rawStatus || (this.headersSent ? this.statusCode : 0);
+    logAccess(log, ex, this.req, status, ex.bytesOut, ex.aborted!);
+    ended?.(ex, this.req, status, ex.aborted!);
   }
   return (res, ex) => {
     (res as TrackedResponse)[EXCHANGE] = ex;

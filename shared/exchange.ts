@@ -6,6 +6,7 @@ import type { TraceContext } from './trace.js';
 import type { Forwarded } from './http/forwarded.js';
 import type { CompiledRoute } from './routing/route-table.js';
 import type { Identity } from './auth-types.js';
+import type { AttemptRecord } from './telemetry/attempt.js';
 import type { Duplex, Readable } from 'node:stream';
 
 export class Exchange {
@@ -46,6 +47,8 @@ export class Exchange {
   retries = 0;
   /** Set on a WebSocket handshake: the upstream stage then tunnels to the instance instead of forwarding. */
   upgrade: ClientUpgrade | undefined = undefined;
+  /** The upstream attempts, noted for trace export; undefined (nothing noted) when the tier exports no traces. */
+  attempts: AttemptRecord[] | undefined = undefined;
   readonly startedAt = performance.now();
 
   constructor(readonly requestId: string) {}

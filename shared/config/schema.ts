@@ -7,6 +7,7 @@ import { CidrSchema } from '../http/cidr-schema.js';
 import { IdentitySchema } from '../identity-schema.js';
 import { SERVICE_POLICIES } from './service-policies-schema.js';
 import { sections } from './policy-schema.js';
+import { TelemetrySchema } from '../telemetry/telemetry-schema.js';
 
 export const Strict = { additionalProperties: false } as const;
 
@@ -157,6 +158,7 @@ export const SharedSections = {
   log: Type.Object({
     level: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info', description: 'the least severe level written; access lines are info' }),
   }, { ...Strict, default: {}, description: 'logging: JSON lines on stdout' }),
+  telemetry: Type.Optional(TelemetrySchema),
 };
 
 const SharedFileSchema = Type.Object(SharedSections);

@@ -9,6 +9,7 @@ import { accessLineAtClose } from '../access-log.js';
 import type { TrustFn } from './forwarded.js';
 import { ProxyReply, ProxyRequest, cutResponse, type FinalHeaders, type GatewayReply, type GatewayRequest, type RawRequest, type RawResponse } from './gateway-io.js';
 import { requestIdOf } from './request-id.js';
+import type { Tracing } from '../telemetry/tracing.js';
 
 export interface GatewayHandlerOptions {
   readonly log: Logger;
@@ -19,6 +20,8 @@ export interface GatewayHandlerOptions {
   readonly isDraining: () => boolean;
   /** Sent on every reply of the tier, gateway errors included (HSTS at the edge); they win over a backend's. */
   readonly responseHeaders?: Readonly<Record<string, string>>;
+  /** Trace export, when configured (telemetry.otlp); without it requests run exactly as before. */
+  readonly tracing?: Tracing | undefined;
 }
 
 /** The stages requests run now; a reload (shared/config/live.ts) replaces them whole. */
@@ -31,11 +34,13 @@ export type RequestListener = (req: RawRequest, res: RawResponse) => void;
 export function gatewayHandler(o: GatewayHandlerOptions): RequestListener {
   const finalHeaders = finalHeadersOf(o);
   const { log, trust, pipeline } = o;
-  const logAtClose = accessLineAtClose(log);
+  const tracing = o.tracing;
+  const logAtClose = accessLineAtClose(log, tracing && ((ex, raw, status, outcome) => tracing.end(ex, raw, status, outcome)));
   return (req, res) => {
     try {
       const id = requestIdOf(req, trust);
       const ex = new Exchange(id);
+      if (tracing !== undefined) tracing.begin(ex);
       logAtClose(res, ex);
       res.setHeader('x-request-id', id);
       const request = new ProxyRequest(id, req);

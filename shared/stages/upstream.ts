@@ -20,6 +20,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { UpstreamCall } from '../proxy/upstream-call.js';
 import type { GatewayReply, GatewayRequest } from '../http/gateway-io.js';
 import type { RoutePlan, UpstreamSettings } from './route-plan.js';
+import { startAttempt } from '../telemetry/attempt.js';
 
 /** What is the same for every route of a tier; each route's own settings are its RoutePlan.upstream. */
 export interface TierUpstream {
@@ -57,11 +58,17 @@ async function forwardTo(t: TierUpstream, u: UpstreamSettings, ex: Exchange, req
     headers.host = t.preserveHost ? ex.authority : instance.authority;
     service.begin(instance);
     const started = performance.now();
+    // Noted only when trace export is on (the tier then gives every exchange a list).
+    const noted = ex.attempts === undefined ? undefined : startAttempt(ex.attempts, service.name, instance.origin);
     let res: UpstreamCall;
     try {
       res = await forward(t.pools, { origin: instance.origin, method: request.method, pathAndQuery: ex.path + ex.search, headers, body, timeoutMs: u.timeoutMs, connectTimeoutMs: service.connectTimeoutMs, connections: service.connections.maxConnections, counter: ex, clientRequest: request.raw, clientResponse: reply.raw, ...(signal && { signal }) });
     } catch (err) {
       const { failure, instanceFailed } = err as GatewayError;
+      if (noted !== undefined) {
+        noted.endedAt = performance.now();
+        noted.error = (err as Error).message;
+      }
       service.end(instance, instanceFailed === true ? 'unanswered' : 'not-blamed', performance.now() - started);
       const next = failure !== undefined && retryable(service, request.method, failure, body !== null, attempt) ? retryChoice(service, hashKey, (tried ??= new Set()).add(instance.id)) : undefined;
       if (next === undefined) throw err;
@@ -69,10 +76,12 @@ async function forwardTo(t: TierUpstream, u: UpstreamSettings, ex: Exchange, req
       continue;
     }
     res.endAttemptWhenOver(service, instance, res.statusCode >= 500 && t.errorAnswersFail ? 'error-answer' : 'answered', performance.now() - started);
+    if (noted !== undefined) noted.status = res.statusCode;
     if (res.statusCode >= 502 && res.statusCode <= 504 && retryable(service, request.method, `status-${res.statusCode}` as RetryFailure, body !== null, attempt)) {
       const next = retryChoice(service, hashKey, (tried ??= new Set()).add(instance.id));
       if (next !== undefined) {
         res.discard();
+        if (noted !== undefined) noted.endedAt = performance.now();
         instance = next;
         continue;
       }

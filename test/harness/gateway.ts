@@ -63,6 +63,8 @@ export interface GatewayOptions {
   readonly routerTrustedProxies?: string[];
   readonly routerService?: unknown;
   readonly redirectHttp?: boolean;
+  /** More top-level sections both tiers read (telemetry). */
+  readonly sharedExtra?: Record<string, unknown>;
 }
 
 export interface Gateway {
@@ -109,6 +111,7 @@ export async function startGateway(o: GatewayOptions): Promise<Gateway> {
     ...(o.rateLimits && { rateLimits: o.rateLimits }),
     ...(o.consul && { consul: { address: o.consul, ...o.consulExtra } }),
     ...(o.redis && { redis: { url: o.redis, ...o.redisExtra } }),
+    ...o.sharedExtra,
   };
   // No balancer stands in front of a test's tiers: closing them waits no drain delay unless a test sets one.
   const shutdown = { drainDelayMs: 0 };
