@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createLocalJWKSet, jwtVerify, type JSONWebKeySet } from 'jose';
-import { ensureDemoSecrets, DEMO_AUDIENCE, DEMO_ISSUER, IDENTITY_KEY_FILE, ISSUER_JWKS_FILE, ISSUER_KEY_FILE } from '../../deploy/compose/demo-secrets.js';
+import { ensureDemoSecrets, ADMIN_TOKEN_FILE, DEMO_AUDIENCE, DEMO_ISSUER, IDENTITY_KEY_FILE, ISSUER_JWKS_FILE, ISSUER_KEY_FILE } from '../../deploy/compose/demo-secrets.js';
 import { repoRoot } from '../harness/binaries.js';
 
 const tokenTool = (args: string[]) => spawnSync(process.execPath, [join(repoRoot(), 'dist/deploy/compose/token.js'), ...args], { encoding: 'utf8' });
@@ -15,8 +15,8 @@ const tokenTool = (args: string[]) => spawnSync(process.execPath, [join(repoRoot
 test('demo secrets are written once, private keys 0600, and a file an operator put there is never overwritten', async () => {
   const dir = join(mkdtempSync(join(tmpdir(), 'gatehouse-secrets-')), 'secrets');
   const written = await ensureDemoSecrets(dir);
-  assert.deepEqual(written.map((f) => f.slice(dir.length + 1)).sort(), [ISSUER_JWKS_FILE, ISSUER_KEY_FILE, IDENTITY_KEY_FILE].sort());
-  for (const file of [IDENTITY_KEY_FILE, ISSUER_KEY_FILE, 'certs/localhost-key.pem']) {
+  assert.deepEqual(written.map((f) => f.slice(dir.length + 1)).sort(), [ISSUER_JWKS_FILE, ISSUER_KEY_FILE, IDENTITY_KEY_FILE, ADMIN_TOKEN_FILE].sort());
+  for (const file of [IDENTITY_KEY_FILE, ADMIN_TOKEN_FILE, ISSUER_KEY_FILE, 'certs/localhost-key.pem']) {
     assert.equal(statSync(join(dir, file)).mode & 0o077, 0, `${file} is readable by its owner only`);
   }
   assert.ok(readFileSync(join(dir, IDENTITY_KEY_FILE), 'utf8').length >= 43, 'an identity key of 32 random bytes');
