@@ -31,6 +31,9 @@ import { limitStreamResets } from './stream-resets.js';
 import { buildRedirectApp } from './redirect.js';
 import { limitConnectionsPerClient } from './client-connections.js';
 import { acceptProxyProtocol } from './proxy-protocol/listener.js';
+import { createTierMetrics } from '../shared/metrics/registry.js';
+import { discoveryMetrics, redisMetrics } from '../shared/metrics/state.js';
+import { mountMetrics } from '../shared/metrics/endpoint.js';
 
 /**
  * What only a restart changes: the listeners, their TLS and server settings, and the connections opened at
@@ -57,6 +60,9 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
   const routers = new ServiceDirectory({ [ROUTER_SERVICE]: ec.router }, config.consul, log, 'edge');
   const pools = new UpstreamPools();
   const certificates = new CertificateStore(ec.tls, log);
+  const metrics = createTierMetrics('edge');
+  discoveryMetrics(metrics.registry, () => routers.status());
+  if (redis) redisMetrics(metrics.registry, () => redisCheck(redis));
 
   /** Builds a generation, reusing what the previous one built from the same sections (JWKS and key caches). */
   function generationOf(c: Readonly<EdgeFileConfig>, previous: EdgeGeneration | undefined): EdgeGeneration {
@@ -85,6 +91,7 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
     },
     ...(ec.tls.hsts && { responseHeaders: { 'strict-transport-security': hstsHeaderValue(ec.tls.hsts) } }),
     pipeline: live,
+    metrics: metrics.requests,
   });
   acceptUpgrades(app.server, { pipeline: live, trust, log });
   app.server.maxConnections = ec.limits.maxConnections;
@@ -114,6 +121,7 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
     log,
     app,
     draining: false,
+    metrics,
     admin: buildAdminApp(log, () => {
       const discovery = routers.status();
       return {
@@ -161,5 +169,6 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
       });
     },
   };
+  mountMetrics(runtime.admin, metrics.registry);
   return runtime;
 }

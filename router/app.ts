@@ -18,6 +18,9 @@ import { routerTarget } from './registration.js';
 import type { Stage } from '../shared/exchange.js';
 import { changedPaths, holdPaths, type FieldPath } from '../shared/config/field-paths.js';
 import { RESOLVE_WAIT_MS } from '../shared/reload.js';
+import { createTierMetrics } from '../shared/metrics/registry.js';
+import { discoveryMetrics } from '../shared/metrics/state.js';
+import { mountMetrics } from '../shared/metrics/endpoint.js';
 
 /** What only a restart changes (see EDGE_RESTART_FIELDS): the listeners, registration, the clients opened at start. */
 export const ROUTER_RESTART_FIELDS: readonly FieldPath[] = [
@@ -30,6 +33,8 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
   const trust = compileTrust(rc.trustedProxies);
   const directory = new ServiceDirectory(usedServices(config), config.consul, log);
   const pools = new UpstreamPools();
+  const metrics = createTierMetrics('router');
+  discoveryMetrics(metrics.registry, () => directory.status());
   // No Redis connection: nothing the router runs uses Redis (config.redis is the edge's), and a connection
   // would only make its readiness wait on a Redis it never asks anything.
 
@@ -42,7 +47,7 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
 
   /** Read by the request listener and the upgrade handler; reload() swaps its stages whole. */
   const live: { stages: readonly Stage[] } = { stages: stagesOf(config) };
-  const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, pipeline: live });
+  const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, pipeline: live, metrics: metrics.requests });
   acceptUpgrades(app.server, { pipeline: live, trust, log });
 
   const registration = rc.register && config.consul ? new SelfRegistration(rc.register, config.consul, log) : undefined;
@@ -57,6 +62,7 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
     log,
     app,
     draining: false,
+    metrics,
     admin: buildAdminApp(log, readiness),
     async reload(next) {
       if (!next.router) throw new Error('the document has no router section');
@@ -84,6 +90,7 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
       });
     },
   };
+  mountMetrics(runtime.admin, metrics.registry);
   return runtime;
 }
 

@@ -9,6 +9,7 @@ import { accessLineAtClose } from '../access-log.js';
 import type { TrustFn } from './forwarded.js';
 import { ProxyReply, ProxyRequest, cutResponse, type FinalHeaders, type GatewayReply, type GatewayRequest, type RawRequest, type RawResponse } from './gateway-io.js';
 import { requestIdOf } from './request-id.js';
+import type { RequestMetrics } from '../metrics/requests.js';
 
 export interface GatewayHandlerOptions {
   readonly log: Logger;
@@ -19,6 +20,8 @@ export interface GatewayHandlerOptions {
   readonly isDraining: () => boolean;
   /** Sent on every reply of the tier, gateway errors included (HSTS at the edge); they win over a backend's. */
   readonly responseHeaders?: Readonly<Record<string, string>>;
+  /** Where each request is counted when its response closes (the tier's /metrics). */
+  readonly metrics?: RequestMetrics | undefined;
 }
 
 /** The stages requests run now; a reload (shared/config/live.ts) replaces them whole. */
@@ -31,7 +34,7 @@ export type RequestListener = (req: RawRequest, res: RawResponse) => void;
 export function gatewayHandler(o: GatewayHandlerOptions): RequestListener {
   const finalHeaders = finalHeadersOf(o);
   const { log, trust, pipeline } = o;
-  const logAtClose = accessLineAtClose(log);
+  const logAtClose = accessLineAtClose(log, o.metrics);
   return (req, res) => {
     try {
       const id = requestIdOf(req, trust);
@@ -93,6 +96,7 @@ function replyWithError(log: Logger, err: unknown, ex: Exchange, request: Gatewa
   }
   // The rest of an oversized body is never read: the connection cannot be reused.
   if (code === 'payload_too_large' && request.raw.httpVersionMajor === 1) reply.header('connection', 'close');
+  ex.errorCode = code;
   sendError(reply, code, request.id);
 }
 
