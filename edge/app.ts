@@ -33,6 +33,9 @@ import { limitStreamResets } from './stream-resets.js';
 import { buildRedirectApp } from './redirect.js';
 import { limitConnectionsPerClient } from './client-connections.js';
 import { acceptProxyProtocol } from './proxy-protocol/listener.js';
+import { createTierMetrics } from '../shared/metrics/registry.js';
+import { discoveryMetrics, redisMetrics } from '../shared/metrics/state.js';
+import { mountMetrics } from '../shared/metrics/endpoint.js';
 
 /**
  * What only a restart changes: the listeners, their TLS and server settings, and the connections opened at
@@ -60,6 +63,9 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
   const pools = new UpstreamPools();
   const certificates = new CertificateStore(ec.tls, log);
   const tracing = config.telemetry?.otlp && new Tracing(config.telemetry.otlp, 'edge', log);
+  const metrics = createTierMetrics('edge');
+  discoveryMetrics(metrics.registry, () => routers.status());
+  if (redis) redisMetrics(metrics.registry, () => redisCheck(redis));
 
   /** Builds a generation, reusing what the previous one built from the same sections (JWKS and key caches). */
   function generationOf(c: Readonly<EdgeFileConfig>, previous: EdgeGeneration | undefined): EdgeGeneration {
@@ -88,6 +94,7 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
     },
     ...(ec.tls.hsts && { responseHeaders: { 'strict-transport-security': hstsHeaderValue(ec.tls.hsts) } }),
     pipeline: live, tracing,
+    metrics: metrics.requests,
   });
   acceptUpgrades(app.server, { pipeline: live, trust, log });
   app.server.maxConnections = ec.limits.maxConnections;
@@ -117,6 +124,7 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
     log,
     app,
     draining: false,
+    metrics,
     admin: buildAdminApp(log, () => {
       const discovery = routers.status();
       return {
@@ -179,5 +187,6 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
       }),
     },
   });
+  mountMetrics(runtime.admin, metrics.registry);
   return runtime;
 }

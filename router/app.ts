@@ -20,6 +20,9 @@ import { routerTarget } from './registration.js';
 import type { Stage } from '../shared/exchange.js';
 import { changedPaths, holdPaths, type FieldPath } from '../shared/config/field-paths.js';
 import { RESOLVE_WAIT_MS } from '../shared/reload.js';
+import { createTierMetrics } from '../shared/metrics/registry.js';
+import { discoveryMetrics } from '../shared/metrics/state.js';
+import { mountMetrics } from '../shared/metrics/endpoint.js';
 
 /** What only a restart changes (see EDGE_RESTART_FIELDS): the listeners, registration, the clients opened at start. */
 export const ROUTER_RESTART_FIELDS: readonly FieldPath[] = [
@@ -33,6 +36,8 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
   const directory = new ServiceDirectory(usedServices(config), config.consul, log);
   const pools = new UpstreamPools();
   const tracing = config.telemetry?.otlp && new Tracing(config.telemetry.otlp, 'router', log);
+  const metrics = createTierMetrics('router');
+  discoveryMetrics(metrics.registry, () => directory.status());
   // No Redis connection: nothing the router runs uses Redis (config.redis is the edge's), and a connection
   // would only make its readiness wait on a Redis it never asks anything.
 
@@ -45,7 +50,7 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
 
   /** Read by the request listener and the upgrade handler; reload() swaps its stages whole (and the config they came from, for the admin API). */
   const live: { stages: readonly Stage[]; config: Readonly<RouterFileConfig> } = { stages: stagesOf(config), config };
-  const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, pipeline: live, tracing });
+  const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, pipeline: live, tracing, metrics: metrics.requests });
   acceptUpgrades(app.server, { pipeline: live, trust, log });
 
   const registration = rc.register && config.consul ? new SelfRegistration(rc.register, config.consul, log) : undefined;
@@ -60,6 +65,7 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
     log,
     app,
     draining: false,
+    metrics,
     admin: buildAdminApp(log, readiness),
     async reload(next) {
       if (!next.router) throw new Error('the document has no router section');
@@ -97,6 +103,7 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
     configStatus: () => runtime.configStatus?.(),
     services: () => directory.services(),
   });
+  mountMetrics(runtime.admin, metrics.registry);
   return runtime;
 }
 

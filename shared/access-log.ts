@@ -18,6 +18,7 @@ import type { AbortOutcome, Exchange } from './exchange.js';
 import { peerAddress } from './http/peer-address.js';
 import type { RawRequest, RawResponse } from './http/gateway-io.js';
 import { withoutQuery } from './routing/path.js';
+import type { RequestMetrics } from './metrics/requests.js';
 
 const INFO = 30;
 const { chindingsSym, streamSym } = pino.symbols;
@@ -37,11 +38,12 @@ type TrackedResponse = RawResponse & { [EXCHANGE]?: Exchange };
  * still awaits (a client gone mid-pipeline), and never twice ('close' comes once; 'finish' alone would
  * miss every abort). One prebuilt listener per tier, no closure per request.
  */
-export function accessLineAtClose(log: Logger, ended?: ExchangeEnded): (res: RawResponse, ex: Exchange) => void {
+export function accessLineAtClose(log: Logger, metrics?: RequestMetrics, ended?: ExchangeEnded): (res: RawResponse, ex: Exchange) => void {
   function onClose(this: TrackedResponse): void {
     const ex = this[EXCHANGE]!;
     // Both: an HTTP/2 stream cut by its client reads as writableFinished without end() ever called.
     if (ex.aborted === undefined && this.writableEnded && this.writableFinished) {
+      metrics?.record(ex.route?.name, this.req.method, this.statusCode, (performance.now() - ex.startedAt) / 1000, ex.authFailure ?? ex.errorCode);
       logAccess(log, ex, this.req, this.statusCode, ex.bytesOut || Number(this.getHeader('content-length') ?? 0), 'completed');
       ended?.(ex, this.req, this.statusCode, 'completed');
       return;
@@ -49,6 +51,7 @@ export function accessLineAtClose(log: Logger, ended?: ExchangeEnded): (res: Raw
     if (ex.aborted === undefined) ex.breakOff('client-aborted', clientLeft(this));
     // statusCode is 200 from the start: it says what was sent only once the head went out.
     const status = ex.rawStatus || (this.headersSent ? this.statusCode : 0);
+    metrics?.record(ex.route?.name, this.req.method, status, (performance.now() - ex.startedAt) / 1000, ex.authFailure ?? ex.errorCode);
     logAccess(log, ex, this.req, status, ex.bytesOut, ex.aborted!);
     ended?.(ex, this.req, status, ex.aborted!);
   }

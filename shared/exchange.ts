@@ -8,6 +8,7 @@ import type { CompiledRoute } from './routing/route-table.js';
 import type { Identity } from './auth-types.js';
 import type { AttemptRecord } from './telemetry/attempt.js';
 import type { Duplex, Readable } from 'node:stream';
+import type { ErrorCode } from './errors.js';
 
 export class Exchange {
   trace: TraceContext | undefined = undefined;
@@ -36,6 +37,10 @@ export class Exchange {
   body: Readable | undefined = undefined;
   /** Why the gateway refused or failed the request; logged, never replied. */
   reason: string | undefined = undefined;
+  /** The gateway error replied, if one was: a closed set (shared/errors.ts), unlike reason, so metrics may label by it. */
+  errorCode: ErrorCode | undefined = undefined;
+  /** Why authentication refused the request, from a closed set (RFC 6750 codes, 'no_credential'): the metrics' reason label. */
+  authFailure: string | undefined = undefined;
   /** Body bytes written to the client: a proxied body's as they go, a gateway error's own when written raw. */
   bytesOut = 0;
   /** Set when the exchange broke off before its response was whole: by whom, and why (the access line's outcome and reason). */

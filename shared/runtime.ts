@@ -5,11 +5,14 @@ import type { Logger } from 'pino';
 import type { ListenerConfig } from './config/schema.js';
 import type { ShutdownOutcome } from './shutdown.js';
 import type { ConfigStatus, ReloadReport } from './config/live.js';
+import type { TierMetrics } from './metrics/registry.js';
 
 export interface TierRuntime<C = unknown> {
   readonly log: Logger;
   readonly app: FastifyInstance;
   readonly admin: FastifyInstance;
+  /** This tier's own registry, served as GET /metrics on the admin listener. */
+  readonly metrics: TierMetrics;
   /** Flips readiness to false first, so balancers stop sending before the drain. */
   draining: boolean;
   listen(): Promise<ListeningAddresses>;

@@ -58,9 +58,11 @@ export function authenticate(auth: RouteAuthConfig, d: RouteAuthDeps): Stage {
     else if (outcome !== undefined && !auth.anonymous) {
       const { ok: _ok, code, reason, description, ...detail } = outcome;
       ex.authDetail = detail as Record<string, string>;
+      ex.authFailure = code;
       const refusal = code === 'invalid_token' && description === undefined ? invalid : refusalChallenge(challenge, outcome);
       throw new GatewayError('unauthorized', `${code}: ${reason}`, { 'www-authenticate': refusal });
     } else if (outcome === undefined && !auth.anonymous) {
+      ex.authFailure = 'no_credential';
       throw new GatewayError('unauthorized', 'no credential', { 'www-authenticate': challenge });
     } else if (outcome !== undefined) {
       // A refused credential on an anonymous route: served as anonymous, and the credential is not passed on.

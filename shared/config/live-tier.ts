@@ -9,6 +9,7 @@ import type { Env } from './env.js';
 import type { ConsulConfig, LiveConfigConfig } from './schema.js';
 import { ConfigError } from './load.js';
 import { CandidateValidator } from './candidate-validator.js';
+import { configMetrics } from '../metrics/state.js';
 import { LiveConfig, documentName, fileDocument, kvDocument, type ConfigDocument, type ConfigOverlay, type KvDocuments } from './live.js';
 
 /** What the live machinery reads of a config: where its document comes from. */
@@ -99,6 +100,7 @@ export function attachLiveConfig<C extends LiveSettings>(runtime: TierRuntime<C>
   });
   if (o.starting.refused) live.noteRefused(o.starting.refused.error, o.starting.refused.document);
   runtime.configStatus = () => live.status();
+  configMetrics(runtime.metrics.registry, () => live.status());
   runtime.admin.get('/config/status', async (_req, reply) => reply.header('cache-control', 'no-store').send(live.status()));
   return {
     live,

@@ -10,6 +10,7 @@ import type { TrustFn } from './forwarded.js';
 import { ProxyReply, ProxyRequest, cutResponse, type FinalHeaders, type GatewayReply, type GatewayRequest, type RawRequest, type RawResponse } from './gateway-io.js';
 import { requestIdOf } from './request-id.js';
 import type { Tracing } from '../telemetry/tracing.js';
+import type { RequestMetrics } from '../metrics/requests.js';
 
 export interface GatewayHandlerOptions {
   readonly log: Logger;
@@ -22,6 +23,8 @@ export interface GatewayHandlerOptions {
   readonly responseHeaders?: Readonly<Record<string, string>>;
   /** Trace export, when configured (telemetry.otlp); without it requests run exactly as before. */
   readonly tracing?: Tracing | undefined;
+  /** Where each request is counted when its response closes (the tier's /metrics). */
+  readonly metrics?: RequestMetrics | undefined;
 }
 
 /** The stages requests run now; a reload (shared/config/live.ts) replaces them whole. */
@@ -35,7 +38,7 @@ export function gatewayHandler(o: GatewayHandlerOptions): RequestListener {
   const finalHeaders = finalHeadersOf(o);
   const { log, trust, pipeline } = o;
   const tracing = o.tracing;
-  const logAtClose = accessLineAtClose(log, tracing && ((ex, raw, status, outcome) => tracing.end(ex, raw, status, outcome)));
+  const logAtClose = accessLineAtClose(log, o.metrics, tracing && ((ex, raw, status, outcome) => tracing.end(ex, raw, status, outcome)));
   return (req, res) => {
     try {
       const id = requestIdOf(req, trust);
@@ -98,6 +101,7 @@ function replyWithError(log: Logger, err: unknown, ex: Exchange, request: Gatewa
   }
   // The rest of an oversized body is never read: the connection cannot be reused.
   if (code === 'payload_too_large' && request.raw.httpVersionMajor === 1) reply.header('connection', 'close');
+  ex.errorCode = code;
   sendError(reply, code, request.id);
 }
 
