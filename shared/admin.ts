@@ -1,6 +1,7 @@
-// The admin listener of a tier: liveness and readiness now, metrics and the
-// admin API later. Kept off the public listener so probes and internals are
-// never reachable through the gateway's routes.
+// The admin listener of a tier: liveness and readiness here; /metrics
+// (shared/metrics/), /config/status (config/live-tier.ts) and the token-guarded
+// /admin/ API (admin-api.ts) mount on it. Kept off the public listener so probes
+// and internals are never reachable through the gateway's routes.
 import fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { baseServerOptions } from './http/server-options.js';
