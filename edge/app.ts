@@ -74,7 +74,8 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
     const auth = sameAuth ? previous.auth : buildAuthMethods(c, redis, log);
     const limits = buildRateLimits(c, limiter);
     const routerService = routers.update({ [ROUTER_SERVICE]: e.router }).service(ROUTER_SERVICE)!;
-    const routes = new RouteTable(c.routes, (route) => edgeRoute(route, { auth: { ...auth, realm: e.realm }, stripHeaders: e.stripHeaders, ...limits }, routerService));
+    const stageDeps = { auth: { ...auth, realm: e.realm }, stripHeaders: e.stripHeaders, ...limits };
+    const routes = new RouteTable(c.routes, (route) => edgeRoute(route, stageDeps, routerService));
     const stages = edgePipeline({
       trust, routes, pools, signer: new AssertionSigner(c.identity), sessions: auth.sessions,
       maxHeaderBytes: ec.limits.maxHeaderBytes, maxHeaderCount: ec.limits.maxHeaderCount,

@@ -236,7 +236,9 @@ export class LiveConfig<C> {
     try {
       return fileDocument(this.o.file, await readFile(this.o.file, 'utf8'));
     } catch (err) {
-      this.refuse({ source: 'file', location: this.o.file, version: undefined, hash: '', text: '' }, trigger, new ConfigError(this.o.file, [`cannot read the file: ${(err as Error).message}`]));
+      const problem = `cannot read the file: ${(err as Error).message}`;
+      // Hashed like a document, so the same failure, seen at every change in the directory, is logged once.
+      this.refuse({ source: 'file', location: this.o.file, version: undefined, hash: hashOf(problem), text: '' }, trigger, new ConfigError(this.o.file, [problem]));
       return undefined;
     }
   }
@@ -244,7 +246,7 @@ export class LiveConfig<C> {
   private refuse(candidate: ConfigDocument, trigger: ReloadTrigger, err: unknown): void {
     const problems = err instanceof ConfigError ? err.problems : [`cannot build: ${(err as Error).message}`];
     this.lastError = { at: new Date().toISOString(), source: candidate.source, location: candidate.location, hash: candidate.hash, problems };
-    if (this.refusedHash === candidate.hash && candidate.hash !== '') return;
+    if (this.refusedHash === candidate.hash) return;
     this.refusedHash = candidate.hash;
     this.o.log.error(
       { event: 'config-refused', trigger, source: candidate.source, location: candidate.location, version: candidate.version, hash: candidate.hash, problems },

@@ -8,6 +8,7 @@ import { Ajv, type ErrorObject } from 'ajv';
 import type { TSchema } from '@sinclair/typebox';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { applyEnvOverrides, type Env } from './env.js';
+import { isSecretField, REDACTED } from './redact.js';
 import type { Problem } from './policy-schema.js';
 
 export type { Problem };
@@ -134,7 +135,9 @@ function describe(e: ErrorObject, doc: Document, lines: LineCounter): string {
     default: {
       const found = doc.getIn(path);
       const expected = (e.parentSchema as { description?: string } | undefined)?.description;
-      return `${where(path, doc, lines)}${fieldName(path)}: expected ${expected ?? e.message ?? e.keyword}${expected ? ` (${e.message})` : ''}, found ${show(found)}`;
+      // The message reaches logs and /config/status: a secret field's wrong value is never echoed.
+      const shown = isSecretField(path[path.length - 1] ?? '') ? REDACTED : show(found);
+      return `${where(path, doc, lines)}${fieldName(path)}: expected ${expected ?? e.message ?? e.keyword}${expected ? ` (${e.message})` : ''}, found ${shown}`;
     }
   }
 }

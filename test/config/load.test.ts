@@ -51,6 +51,15 @@ test('a wrong type names the line, the field, what was expected and what was fou
   assert.match(p!, /^line 9:16: routes\[0\]\.timeoutMs: expected .*integer.*, found "soon"$/);
 });
 
+test('a secret field\'s wrong value is named but never echoed: the message reaches logs and /config/status', () => {
+  const [p, ...rest] = problems(GOOD.replace('secret: 0123456789abcdef0123456789abcdef', 'secret: hunter2-too-short'));
+  assert.deepEqual(rest, []);
+  assert.match(p!, /^line \d+:\d+: identity\.keys\[0\]\.secret: expected .*, found \[redacted\]$/);
+  assert.doesNotMatch(p!, /hunter2/);
+  // Any other field still shows what was found.
+  assert.match(problems(GOOD.replace('service: orders', 'service: orders\n    timeoutMs: soon'))[0]!, /found "soon"$/);
+});
+
 test('a value outside a list of choices is one line naming every allowed value', () => {
   const all = problems(GOOD.replace('static: [http://10.0.0.5:8080]', 'static: [http://10.0.0.5:8080]\n    balancer: { algorithm: consistent-hash }'));
   assert.deepEqual(all, [

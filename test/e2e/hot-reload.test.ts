@@ -3,7 +3,7 @@
 // unchanged services carries over, a bad or unbuildable config changes nothing that serves.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
@@ -153,6 +153,34 @@ test('a bad edit is refused: the running config keeps serving, the error names f
     await waitFor('fix applied', async () => ((await status(p.admin)).generation === 2 || undefined), 10_000);
     assert.equal((await status(p.admin)).lastError, null);
     assert.equal((await viaRouter(p, '/c/x')).status, 200);
+  } finally {
+    await proc.stop();
+  }
+});
+
+test('a config file that goes missing is one refusal however often its directory changes; the file back, it serves on', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gatehouse-reload-gone-'));
+  const p = await ports();
+  const file = join(dir, 'router.yaml');
+  const text = stringify(routerDoc(p, [route('a', '/a', 'a')]));
+  writeFileSync(file, text);
+  const proc = startMain('router', file);
+  try {
+    await ready(p.admin);
+    rmSync(file);
+    // Other files come and go beside it: each is a change of the watched directory.
+    for (let i = 0; i < 5; i++) {
+      writeFileSync(join(dir, `other-${i}`), 'x');
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const refused = await waitFor('refusal shown', async () => ((await status(p.admin)).lastError ?? undefined), 10_000);
+    assert.match(refused.problems.join('\n'), /cannot read the file/);
+    await waitFor('refusal logged', () => events(proc, 'config-refused')[0], 5_000);
+    assert.equal(events(proc, 'config-refused').length, 1, proc.output());
+    assert.equal((await viaRouter(p, '/a/x')).status, 200, 'the running config serves');
+    writeFileSync(file, stringify(routerDoc(p, [route('a', '/a', 'a'), route('b', '/b', 'b')])));
+    await waitFor('the file back, applied', async () => ((await status(p.admin)).generation === 2 || undefined), 10_000);
+    assert.equal((await viaRouter(p, '/b/x')).status, 200);
   } finally {
     await proc.stop();
   }
