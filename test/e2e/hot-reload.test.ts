@@ -65,10 +65,6 @@ async function viaRouter(p: Ports, path: string, headers: Record<string, string>
   return { status: res.status, body: await res.text() };
 }
 
-function events(proc: Owned, event: string): Record<string, unknown>[] {
-  return proc.output().split('\n').filter((l) => l.includes(`"event":"${event}"`)).map((l) => JSON.parse(l) as Record<string, unknown>);
-}
-
 test('a route added to the file is served through edge and router within seconds, and no request is lost meanwhile', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-reload-'));
   const certs = await certificates;
@@ -113,7 +109,7 @@ test('a route added to the file is served through edge and router within seconds
     assert.notEqual(after.hash, before.hash);
     assert.equal(after.lastError, null);
     assert.equal((await status(r.admin)).generation, 2);
-    assert.equal((await waitFor('reload logged', () => events(edge, 'config-reloaded')[0], 5_000)).trigger, 'file');
+    assert.equal((await waitFor('reload logged', () => edge.logged('config-reloaded')[0], 5_000)).trigger, 'file');
     assert.ok(servedAfterMs < 5_000, `served ${servedAfterMs} ms after the write:\n${edge.output()}\n${router.output()}`);
   } finally {
     await client.close();
@@ -143,9 +139,9 @@ test('a bad edit is refused: the running config keeps serving, the error names f
     assert.equal(still.generation, 1);
     // The same bad file seen again (SIGHUP) is not logged again.
     proc.child.kill('SIGHUP');
-    await waitFor('refusal logged', () => events(proc, 'config-refused')[0], 5_000);
+    await waitFor('refusal logged', () => proc.logged('config-refused')[0], 5_000);
     await new Promise((r) => setTimeout(r, 500));
-    const lines = events(proc, 'config-refused');
+    const lines = proc.logged('config-refused');
     assert.equal(lines.length, 1, proc.output());
     assert.match(String(lines[0]!.msg), new RegExp(`config ${file.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} refused`));
     // Fixed: applied, and the error cleared.
@@ -175,8 +171,8 @@ test('a config file that goes missing is one refusal however often its directory
     }
     const refused = await waitFor('refusal shown', async () => ((await status(p.admin)).lastError ?? undefined), 10_000);
     assert.match(refused.problems.join('\n'), /cannot read the file/);
-    await waitFor('refusal logged', () => events(proc, 'config-refused')[0], 5_000);
-    assert.equal(events(proc, 'config-refused').length, 1, proc.output());
+    await waitFor('refusal logged', () => proc.logged('config-refused')[0], 5_000);
+    assert.equal(proc.logged('config-refused').length, 1, proc.output());
     assert.equal((await viaRouter(p, '/a/x')).status, 200, 'the running config serves');
     writeFileSync(file, stringify(routerDoc(p, [route('a', '/a', 'a'), route('b', '/b', 'b')])));
     await waitFor('the file back, applied', async () => ((await status(p.admin)).generation === 2 || undefined), 10_000);
@@ -203,8 +199,8 @@ test('with file watching off, SIGHUP reloads; a changed listen port is reported 
     assert.deepEqual(s.restartRequired, ['router.listen']);
     assert.equal((await viaRouter(p, '/b/x')).status, 200, 'the new route, on the running port');
     // Logs reach stdout a little after the status changes.
-    await waitFor('restart-required logged', () => events(proc, 'config-restart-required').find((l) => (l.fields as string[]).includes('router.listen')), 5_000);
-    assert.equal((await waitFor('reload logged', () => events(proc, 'config-reloaded')[0], 5_000)).trigger, 'sighup');
+    await waitFor('restart-required logged', () => proc.logged('config-restart-required').find((l) => (l.fields as string[]).includes('router.listen')), 5_000);
+    assert.equal((await waitFor('reload logged', () => proc.logged('config-reloaded')[0], 5_000)).trigger, 'sighup');
   } finally {
     await proc.stop();
   }

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 export interface Owned {
   readonly child: ChildProcess;
   output(): string;
+  /** Every JSON log line the child wrote with this event, however much output followed it (access lines excepted). */
+  logged(event: string): Record<string, unknown>[];
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
@@ -59,16 +61,40 @@ export async function stopGroup(child: ChildProcess, signal: NodeJS.Signals = 'S
   clearTimeout(timer);
 }
 
-/** spawnGroup with its output kept (the last 20,000 characters) for a failure message. */
+const EVENT_LINES_KEPT = 5_000;
+
+/** Collects a stream's event lines other than access lines: a test waiting for one must not lose it to the
+ *  access lines of its own load, which push it out of the kept output on a slow machine. */
+function eventLines(): { feed(text: string): void; lines: string[] } {
+  const lines: string[] = [];
+  let partial = '';
+  return {
+    lines,
+    feed(text) {
+      const parts = (partial + text).split('\n');
+      partial = parts.pop()!;
+      for (const line of parts) {
+        if (line.includes('"event":"') && !line.includes('"event":"access"') && lines.length < EVENT_LINES_KEPT) lines.push(line);
+      }
+    },
+  };
+}
+
+/** spawnGroup with its output kept (the last 20,000 characters) for a failure message, and its event lines. */
 export function spawnOwned(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv = process.env): Owned {
   const child = spawnGroup(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
-  const keep = (b: Buffer) => { out = (out + b.toString()).slice(-20_000); };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
+  const stdoutEvents = eventLines();
+  child.stdout!.on('data', (b: Buffer) => {
+    const text = b.toString();
+    out = (out + text).slice(-20_000);
+    stdoutEvents.feed(text);
+  });
+  child.stderr!.on('data', (b: Buffer) => { out = (out + b.toString()).slice(-20_000); });
   return {
     child,
     output: () => out,
+    logged: (event) => stdoutEvents.lines.filter((l) => l.includes(`"event":"${event}"`)).map((l) => JSON.parse(l) as Record<string, unknown>),
     stop: (signal = 'SIGTERM') => stopGroup(child, signal),
   };
 }
