@@ -10,6 +10,7 @@ import { crossCheckAt, type Problem } from '../shared/config/policy-schema.js';
 import { hasSecret } from '../shared/secrets-schema.js';
 import { SERVICE_POLICIES } from '../shared/config/service-policies-schema.js';
 import { registrationPolicy } from '../router/registration-schema.js';
+import { edgeRegistrationPolicy } from '../edge/registration-schema.js';
 import { AUTH_METHODS } from '../edge/auth/registry-schema.js';
 import { buildStripList, strips } from '../edge/strip-headers-schema.js';
 import { authSectionOf, checkKeyedHeader, checkRoutePolicy } from './route-policy-check.js';
@@ -48,6 +49,7 @@ export function crossCheck(config: Config): Problem[] {
   const consulNeeded = Object.values(config.services).some(usesConsul) || usesConsul(config.edge?.router);
   if (config.config.consul && !config.consul) problems.push({ path: ['config', 'consul'], message: 'a config in Consul KV needs a consul section (or GATEHOUSE_CONSUL_ADDR) to reach it' });
   crossCheckAt(registrationPolicy, config.router?.register, ['router', 'register'], config, problems);
+  crossCheckAt(edgeRegistrationPolicy, config.edge?.register, ['edge', 'register'], config, problems);
   if (consulNeeded && !config.consul) {
     problems.push({ path: ['consul'], message: 'a service is discovered through Consul, so a consul section (or GATEHOUSE_CONSUL_ADDR) is required' });
   }

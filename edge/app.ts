@@ -9,8 +9,10 @@ import { ServiceDirectory } from '../shared/discovery/directory.js';
 import { UpstreamPools } from '../shared/proxy/pools.js';
 import { compileTrust } from '../shared/http/forwarded.js';
 import { buildTierApp } from '../shared/tier-app.js';
-import { buildAdminApp } from '../shared/admin.js';
+import { buildAdminApp, isReady, type ReadinessChecks } from '../shared/admin.js';
 import { adminToken, registerAdminApi } from '../shared/admin-api.js';
+import { SelfRegistration, tierTarget } from '../shared/discovery/self-registration.js';
+import { gatewayServiceNames, mountDashboard } from '../shared/dashboard/mount.js';
 import { connectRedis, redisCheck, closeRedis } from '../shared/redis.js';
 import { shutDown } from '../shared/shutdown.js';
 import { Tracing } from '../shared/telemetry/tracing.js';
@@ -43,7 +45,7 @@ import { mountMetrics } from '../shared/metrics/endpoint.js';
  */
 export const EDGE_RESTART_FIELDS: readonly FieldPath[] = [
   ['edge', 'listen'], ['edge', 'tls'], ['edge', 'redirectHttp'], ['edge', 'admin'], ['edge', 'timeouts'], ['edge', 'limits'],
-  ['edge', 'trustedProxies'], ['edge', 'shutdown'], ['redis'], ['consul'], ['log'], ['config'], ['telemetry'],
+  ['edge', 'trustedProxies'], ['edge', 'shutdown'], ['edge', 'register'], ['redis'], ['consul'], ['log'], ['config'], ['telemetry'],
 ];
 
 /** What one config builds: requests read its stages once, as they arrive, and finish on them. */
@@ -59,6 +61,7 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
   const trust = compileTrust(ec.trustedProxies);
   const redis = config.redis ? connectRedis(config.redis, log) : undefined;
   const limiter = rateLimitStores(config, redis, log);
+  const registration = ec.register && config.consul ? new SelfRegistration(ec.register, config.consul, log) : undefined;
   const routers = new ServiceDirectory({ [ROUTER_SERVICE]: ec.router }, config.consul, log, 'edge');
   const pools = new UpstreamPools();
   const certificates = new CertificateStore(ec.tls, log);
@@ -96,6 +99,7 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
     ...(ec.tls.hsts && { responseHeaders: { 'strict-transport-security': hstsHeaderValue(ec.tls.hsts) } }),
     pipeline: live, tracing,
     metrics: metrics.requests,
+    authFailures: metrics.authFailures,
   });
   acceptUpgrades(app.server, { pipeline: live, trust, log });
   app.server.maxConnections = ec.limits.maxConnections;
@@ -121,21 +125,23 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
     limitConnectionsPerClient(redirect.server, ec.limits.maxConnectionsPerClient, trust, log, 'redirect');
   }
 
+  const readiness: ReadinessChecks = () => {
+    const discovery = routers.status();
+    return {
+      config: { ok: true },
+      serving: { ok: !runtime.draining },
+      routers: { ...discovery, ok: discovery.ready },
+      ...(redis && { redis: redisCheck(redis) }),
+      ...(generation.limits.policies.size > 0 && { rateLimit: limiter.health.status() }),
+      ...(registration && { registration: registration.status() }),
+    };
+  };
   const runtime: TierRuntime<EdgeFileConfig> = {
     log,
     app,
     draining: false,
     metrics,
-    admin: buildAdminApp(log, () => {
-      const discovery = routers.status();
-      return {
-        config: { ok: true },
-        serving: { ok: !runtime.draining },
-        routers: { ...discovery, ok: discovery.ready },
-        ...(redis && { redis: redisCheck(redis) }),
-        ...(generation.limits.policies.size > 0 && { rateLimit: limiter.health.status() }),
-      };
-    }),
+    admin: buildAdminApp(log, readiness),
     async reload(next) {
       if (!next.edge) throw new Error('the document has no edge section');
       const restartRequired = changedPaths(config, next, EDGE_RESTART_FIELDS);
@@ -152,12 +158,14 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
       httpsPort = Number(new URL(url).port || 443);
       const adminUrl = await listenOn(runtime.admin, ec.admin, 'http');
       const extra = redirect && ec.redirectHttp ? { redirectUrl: await listenOn(redirect, ec.redirectHttp, 'http') } : undefined;
+      registration?.start(tierTarget('edge', ec.listen.host, httpsPort, adminUrl, () => isReady(readiness)));
       return { url, adminUrl, ...(extra && { extra }) };
     },
     close() {
       runtime.draining = true;
       return shutDown({
         config: ec.shutdown, log, listeners: redirect ? [app, redirect] : [app], admin: runtime.admin,
+        deregister: registration && (() => registration.stop()),
         beforeClose() {
           certificates.close();
           sessions.closeAll(); // GOAWAY: in-flight streams finish, no new ones start
@@ -166,6 +174,7 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
         cut: () => sessions.destroyAll(),
         async closeClients() {
           routers.close();
+          dashboard?.close();
           generation.auth.close();
           await pools.close();
           if (redis) await closeRedis(redis);
@@ -174,9 +183,19 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
       });
     },
   };
+  const token = adminToken(ec.admin, 'edge.admin');
+  const dashboard = mountDashboard(runtime.admin, token, {
+    tier: 'edge', registry: metrics.registry, authFailures: metrics.authFailures, log,
+    configStatus: () => runtime.configStatus?.(),
+    routes: () => generation.config.routes,
+    services: () => routers.services(),
+    consulOf: () => ec.router.consul,
+    ready: () => isReady(readiness),
+    peers: ec.admin.peers, gatewayServices: gatewayServiceNames(config), consul: config.consul,
+  });
   registerAdminApi(runtime.admin, {
     tier: 'edge',
-    token: adminToken(ec.admin, 'edge.admin'),
+    token,
     config: () => generation.config,
     configStatus: () => runtime.configStatus?.(),
     services: () => routers.services(),
@@ -186,6 +205,7 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
         policies: Object.entries(generation.config.rateLimits).map(([name, p]) => ({ name, ...p })),
         store: { kind: redis ? 'redis' : 'memory', ...limiter.health.status() },
       }),
+      ...dashboard?.endpoints,
     },
   });
   mountMetrics(runtime.admin, metrics.registry);

@@ -9,6 +9,7 @@ import { EdgeTlsSchema } from './tls/schema.js';
 import { rateLimitPolicy } from './ratelimit/schema.js';
 import { ProxyProtocolSchema } from './proxy-protocol/schema.js';
 import { ShutdownSchema } from '../shared/shutdown-schema.js';
+import { edgeRegistrationPolicy } from './registration-schema.js';
 import {
   AdminListenerSchema, Forwarding, ListenerSchema, Millis, RouteBaseSchema, ServiceSchema, SharedSections, Strict, TimeoutsSchema,
 } from '../shared/config/schema.js';
@@ -37,6 +38,7 @@ export const EdgeSchema = Type.Object({
   redirectHttp: Type.Optional({ ...RedirectListenerSchema, description: 'a plain-HTTP listener that answers every request with 308 to HTTPS' }),
   admin: { ...AdminListenerSchema, description: 'the admin listener: GET /live, GET /ready, and the admin API under /admin/ when a token is set' },
   router: { ...ServiceSchema, description: 'the routers, found like a service: consul or static' },
+  register: Type.Optional({ ...edgeRegistrationPolicy.schema, description: 'the edge\'s own registration in Consul (with an HTTP check on its readiness), by which the dashboard finds every edge' }),
   timeouts: TimeoutsSchema,
   limits: Type.Object({
     maxHeaderBytes: Type.Integer({ minimum: 1024, maximum: 65_536, default: 16_384, description: 'request line and headers; 431 over it' }),

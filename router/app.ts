@@ -13,10 +13,11 @@ import { listenOn, type TierRuntime } from '../shared/runtime.js';
 import { routerPipeline, routerRoute } from './pipeline.js';
 import { acceptUpgrades } from '../shared/proxy/websocket.js';
 import { AssertionVerifier } from '../shared/identity.js';
-import { SelfRegistration } from '../shared/discovery/self-registration.js';
+import { SelfRegistration, tierTarget } from '../shared/discovery/self-registration.js';
+import { gatewayServiceNames, mountDashboard } from '../shared/dashboard/mount.js';
 import { shutDown } from '../shared/shutdown.js';
 import { Tracing } from '../shared/telemetry/tracing.js';
-import { routerTarget } from './registration.js';
+
 import type { Stage } from '../shared/exchange.js';
 import { changedPaths, holdPaths, type FieldPath } from '../shared/config/field-paths.js';
 import { RESOLVE_WAIT_MS } from '../shared/reload.js';
@@ -50,7 +51,7 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
 
   /** Read by the request listener and the upgrade handler; reload() swaps its stages whole (and the config they came from, for the admin API). */
   const live: { stages: readonly Stage[]; config: Readonly<RouterFileConfig> } = { stages: stagesOf(config), config };
-  const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, pipeline: live, tracing, metrics: metrics.requests });
+  const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, pipeline: live, tracing, metrics: metrics.requests, authFailures: metrics.authFailures });
   acceptUpgrades(app.server, { pipeline: live, trust, log });
 
   const registration = rc.register && config.consul ? new SelfRegistration(rc.register, config.consul, log) : undefined;
@@ -80,7 +81,7 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
     async listen() {
       const url = await listenOn(app, rc.listen, 'http');
       const adminUrl = await listenOn(runtime.admin, rc.admin, 'http');
-      registration?.start(routerTarget(rc.listen.host, Number(new URL(url).port), adminUrl, () => isReady(readiness)));
+      registration?.start(tierTarget('router', rc.listen.host, Number(new URL(url).port), adminUrl, () => isReady(readiness)));
       return { url, adminUrl };
     },
     close() {
@@ -90,18 +91,30 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
         deregister: registration && (() => registration.stop()), // edges stop choosing this instance before it stops accepting
         async closeClients() {
           directory.close();
+          dashboard?.close();
           await pools.close();
           await tracing?.close(); // last: the spans of the drained requests go out
         },
       });
     },
   };
+  const token = adminToken(rc.admin, 'router.admin');
+  const dashboard = mountDashboard(runtime.admin, token, {
+    tier: 'router', registry: metrics.registry, authFailures: metrics.authFailures, log,
+    configStatus: () => runtime.configStatus?.(),
+    routes: () => live.config.routes,
+    services: () => directory.services(),
+    consulOf: (service) => live.config.services[service]?.consul,
+    ready: () => isReady(readiness),
+    peers: rc.admin.peers, gatewayServices: gatewayServiceNames(config), consul: config.consul,
+  });
   registerAdminApi(runtime.admin, {
     tier: 'router',
-    token: adminToken(rc.admin, 'router.admin'),
+    token,
     config: () => live.config,
     configStatus: () => runtime.configStatus?.(),
     services: () => directory.services(),
+    extra: { ...dashboard?.endpoints },
   });
   mountMetrics(runtime.admin, metrics.registry);
   return runtime;

@@ -3,12 +3,12 @@
 // sees them, build facts. Behind a bearer token; with no token configured it registers nothing (404:
 // secure by default). It never changes what it reports on.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { resolveSecret } from './secrets.js';
 import { errorBody } from './errors.js';
 import { randomHex } from './ids.js';
 import { redactSecrets } from './config/redact.js';
+import { buildFacts } from './build-facts.js';
 import type { AdminListenerConfig, RouteBaseConfig } from './config/schema.js';
 import type { ConfigStatus } from './config/live.js';
 import type { UpstreamService } from './discovery/upstream-service.js';
@@ -28,7 +28,7 @@ export interface AdminApiDeps<C extends AdminViewConfig> {
   configStatus(): ConfigStatus | undefined;
   /** The services the current generation sends to (the edge's: its routers). */
   services(): readonly UpstreamService[];
-  /** A tier's own endpoints, by path under /admin/ (the edge's ratelimits). */
+  /** More endpoints by path under /admin/: the edge's ratelimits, the dashboard's snapshot and cluster. */
   readonly extra?: Readonly<Record<string, () => unknown>>;
 }
 
@@ -50,9 +50,6 @@ function bearerMatches(header: string | undefined, expected: Buffer): boolean {
   return timingSafeEqual(digest(given), expected) && given !== '';
 }
 
-const STARTED_AT = new Date().toISOString();
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-
 export function registerAdminApi<C extends AdminViewConfig>(app: FastifyInstance, deps: AdminApiDeps<C>): void {
   if (deps.token === undefined) return;
   const expected = digest(deps.token);
@@ -60,7 +57,7 @@ export function registerAdminApi<C extends AdminViewConfig>(app: FastifyInstance
     config: () => ({ status: deps.configStatus() ?? null, config: redactSecrets(deps.config()) }),
     routes: () => ({ routes: deps.config().routes.map(routeView) }),
     services: () => ({ services: deps.services().map((s) => ({ name: s.name, ...s.source.status, instances: s.instanceStatus() })) }),
-    build: () => ({ version: VERSION, node: process.version, tier: deps.tier, startedAt: STARTED_AT, pid: process.pid }),
+    build: () => buildFacts(deps.tier),
     ...deps.extra,
   };
   // Its own scope: the token check covers these endpoints only, never /live and /ready (probes carry no token).
@@ -72,7 +69,7 @@ export function registerAdminApi<C extends AdminViewConfig>(app: FastifyInstance
         .header('www-authenticate', 'Bearer realm="gatehouse-admin"').header('x-request-id', requestId).send(errorBody('unauthorized', requestId));
     });
     for (const [name, view] of Object.entries(endpoints)) {
-      scope.get(`/admin/${name}`, async (_req, reply) => reply.header('cache-control', 'no-store').send(view()));
+      scope.get(`/admin/${name}`, async (_req, reply) => reply.header('cache-control', 'no-store').send(await view()));
     }
   });
 }

@@ -3,6 +3,7 @@
 // the router and the edge as child processes, prints a URL and a curl line
 // that work as printed, and stops everything on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDevCertificates } from '../../shared/tls/dev-certs.js';
@@ -21,10 +22,14 @@ try {
   process.exit(2);
 }
 
+// The admin API's token for this run, unless given: the tiers read it from their environment (tokenEnv).
+const adminToken = process.env.GATEHOUSE_ADMIN_TOKEN ?? randomBytes(24).toString('base64url');
+const childEnv = { ...process.env, GATEHOUSE_ADMIN_TOKEN: adminToken };
+
 const children: ChildProcess[] = [];
 let stopping = false;
 function run(name: string, script: string, args: string[]): void {
-  const child = spawn(process.execPath, [join(dist, script), ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [join(dist, script), ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: childEnv });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       process.stderr.write(`gatehouse: ${name} exited (${signal ?? code}); stopping the rest\n`);
@@ -53,7 +58,8 @@ run('router', 'router/main.js', ['--config', configFile]);
 run('edge', 'edge/main.js', ['--config', configFile]);
 
 const edge = config.edge!;
-const adminReady = `http://${edge.admin.host}:${edge.admin.port}/ready`;
+const edgeAdmin = `http://${edge.admin.host}:${edge.admin.port}`;
+const adminReady = `${edgeAdmin}/ready`;
 const url = `https://localhost:${edge.listen.port}/demo/hello`;
 // The curl line is printed once it works: both tiers ready and every demo backend answering.
 const routerAdmin = config.router!.admin;
@@ -66,6 +72,9 @@ for (let attempt = 0; attempt < 100 && !stopping; attempt++) {
       'Gatehouse is running (development mode: static discovery, no Redis or Consul).',
       `  edge     https://localhost:${edge.listen.port}    readiness ${adminReady}`,
       `  router   http://${config.router!.listen.host}:${config.router!.listen.port}`,
+      `Watch it:`,
+      `  dashboard ${edgeAdmin}/dashboard#token=${adminToken}`,
+      `  metrics   ${edgeAdmin}/metrics (edge)   http://${routerAdmin.host}:${routerAdmin.port}/metrics (router)`,
       `Try it:`,
       `  curl --cacert ${certs.caFile} ${url}`,
       'Ctrl-C stops everything.',

@@ -29,6 +29,10 @@ export const AdminListenerSchema = Type.Object({
   ...ListenerSchema.properties,
   tokenEnv: Type.Optional(Type.String({ minLength: 1, description: 'environment variable holding the admin API\'s bearer token (at least 32 characters); without a token the API is off' })),
   tokenFile: Type.Optional(Type.String({ minLength: 1, description: 'file holding the admin API\'s bearer token (at least 32 characters); one of tokenEnv or tokenFile' })),
+  peers: Type.Array(HttpUrl, {
+    default: [],
+    description: 'admin listeners of other edges and routers the dashboard gathers, besides those registered in Consul (they must share this token)',
+  }),
 }, Strict);
 
 export const ConsulServiceSchema = Type.Object({
@@ -167,6 +171,7 @@ export type SharedFileConfig = Static<typeof SharedFileSchema>;
 export type RouteBaseConfig = Static<typeof RouteBaseSchema>;
 export type HeaderEditsConfig = Static<typeof HeaderEdits>;
 export type ServiceConfig = Static<typeof ServiceSchema>;
+export type ConsulServiceConfig = Static<typeof ConsulServiceSchema>;
 export type ConsulConfig = Static<typeof ConsulSchema>;
 export type RedisConfig = Static<typeof RedisSchema>;
 export type ListenerConfig = Static<typeof ListenerSchema>;

@@ -1,6 +1,7 @@
 // Config of a process registering itself in Consul (a router, the demo backend): the service name, the
 // address others use, the check's timing. Schema only: the keeping is shared/discovery/self-registration.ts's.
 import { Type, type Static } from '@sinclair/typebox';
+import { policy } from '../config/policy-schema.js';
 
 /** The registration settings; each user gives its own default service name. */
 export function selfRegistrationSchema(defaultService: string) {
@@ -15,3 +16,13 @@ export function selfRegistrationSchema(defaultService: string) {
 }
 
 export type SelfRegistrationConfig = Static<ReturnType<typeof selfRegistrationSchema>>;
+
+/** A tier's own registration (edge.register, router.register): it needs Consul to register in. */
+export function tierRegistrationPolicy<const D extends string>(defaultService: D) {
+  return policy<{ readonly consul?: unknown }>()({
+    name: 'registration',
+    key: 'register',
+    schema: selfRegistrationSchema(defaultService),
+    crossCheck: (_register, file) => (file.consul ? [] : [{ path: [], message: 'registering in Consul needs a consul section (or GATEHOUSE_CONSUL_ADDR)' }]),
+  });
+}

@@ -22,6 +22,17 @@ export interface RegistrationTarget {
   readonly meta?: Readonly<Record<string, string>>;
 }
 
+/** The meta key naming a gateway instance's admin listener: how a dashboard finds every edge and router. */
+export const ADMIN_META = 'gatehouse-admin';
+
+/**
+ * A gateway tier as Consul sees it: checked through its admin /ready, its tier and admin listener in its
+ * meta (the admin URL's unspecified host becomes the advertised address, like the check's).
+ */
+export function tierTarget(tier: 'edge' | 'router', listenHost: string, port: number, adminUrl: string, ready: () => boolean): RegistrationTarget {
+  return { listenHost, port, checkUrl: `${adminUrl}/ready`, ready, meta: { 'gatehouse-tier': tier, [ADMIN_META]: adminUrl } };
+}
+
 // A failed call is retried from this delay, doubling, up to the anti-entropy period.
 const RETRY_MIN_MS = 500;
 // A shutdown or a check never waits longer than this on Consul.
@@ -47,13 +58,18 @@ export class SelfRegistration {
   start(target: RegistrationTarget): void {
     const advertise = this.config.advertiseAddress ?? (isUnspecified(target.listenHost) ? primaryAddress() : target.listenHost);
     // Consul's check runs elsewhere: a listener on every interface is reached at the advertised address.
-    const check = new URL(target.checkUrl);
-    if (isUnspecified(check.hostname)) check.hostname = advertise;
+    const reachable = (url: string) => {
+      const u = new URL(url);
+      if (isUnspecified(u.hostname)) u.hostname = advertise;
+      return u.toString().replace(/\/$/, '');
+    };
+    const check = reachable(target.checkUrl);
+    const meta = Object.fromEntries(Object.entries(target.meta ?? {}).map(([k, v]) => [k, k === ADMIN_META ? reachable(v) : v]));
     this.id = `${this.config.service}-${hostname()}-${advertise}-${target.port}`;
     const c = this.config;
     this.registerRequest = {
-      name: c.service, id: this.id, address: advertise, port: target.port, tags: c.tags, meta: target.meta ?? {},
-      check: { http: check.toString(), interval: `${c.checkIntervalSeconds}s`, timeout: '2s', deregistercriticalserviceafter: `${c.deregisterCriticalAfterSeconds}s` },
+      name: c.service, id: this.id, address: advertise, port: target.port, tags: c.tags, meta,
+      check: { http: check, interval: `${c.checkIntervalSeconds}s`, timeout: '2s', deregistercriticalserviceafter: `${c.deregisterCriticalAfterSeconds}s` },
       timeout: CALL_TIMEOUT_MS,
     };
     const ready = target.ready;

@@ -11,6 +11,8 @@ import { ProxyReply, ProxyRequest, cutResponse, type FinalHeaders, type GatewayR
 import { requestIdOf } from './request-id.js';
 import type { Tracing } from '../telemetry/tracing.js';
 import type { RequestMetrics } from '../metrics/requests.js';
+import type { RecentAuthFailures } from '../metrics/recent-auth-failures.js';
+import type { ExchangeEnded } from '../access-log.js';
 
 export interface GatewayHandlerOptions {
   readonly log: Logger;
@@ -25,6 +27,8 @@ export interface GatewayHandlerOptions {
   readonly tracing?: Tracing | undefined;
   /** Where each request is counted when its response closes (the tier's /metrics). */
   readonly metrics?: RequestMetrics | undefined;
+  /** Where 401 and 403 answers are kept for the dashboard. */
+  readonly authFailures?: RecentAuthFailures | undefined;
 }
 
 /** The stages requests run now; a reload (shared/config/live.ts) replaces them whole. */
@@ -38,7 +42,7 @@ export function gatewayHandler(o: GatewayHandlerOptions): RequestListener {
   const finalHeaders = finalHeadersOf(o);
   const { log, trust, pipeline } = o;
   const tracing = o.tracing;
-  const logAtClose = accessLineAtClose(log, o.metrics, tracing && ((ex, raw, status, outcome) => tracing.end(ex, raw, status, outcome)));
+  const logAtClose = accessLineAtClose(log, o.metrics, endedObservers(tracing, o.authFailures));
   return (req, res) => {
     try {
       const id = requestIdOf(req, trust);
@@ -53,6 +57,16 @@ export function gatewayHandler(o: GatewayHandlerOptions): RequestListener {
       log.error({ err }, 'request listener failed');
       res.destroy();
     }
+  };
+}
+
+/** Who is told of an ended exchange: none, one, or both without a wrapper for one. */
+function endedObservers(tracing: Tracing | undefined, authFailures: RecentAuthFailures | undefined): ExchangeEnded | undefined {
+  const traced: ExchangeEnded | undefined = tracing && ((ex, raw, status, outcome) => tracing.end(ex, raw, status, outcome));
+  if (traced === undefined || authFailures === undefined) return traced ?? authFailures?.observe;
+  return (ex, raw, status, outcome) => {
+    authFailures.observe(ex, raw, status);
+    traced(ex, raw, status, outcome);
   };
 }
 

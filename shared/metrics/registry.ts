@@ -4,6 +4,7 @@
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { performance } from 'node:perf_hooks';
 import { RequestMetrics } from './requests.js';
+import { RecentAuthFailures } from './recent-auth-failures.js';
 
 export type TierName = 'edge' | 'router';
 
@@ -11,6 +12,8 @@ export type TierName = 'edge' | 'router';
 export interface TierMetrics {
   readonly registry: Registry;
   readonly requests: RequestMetrics;
+  /** The last 401 and 403 answers, for the dashboard (not a metric: it names paths and clients). */
+  readonly authFailures: RecentAuthFailures;
 }
 
 /**
@@ -22,7 +25,7 @@ export function createTierMetrics(tier: TierName): TierMetrics {
   registry.setDefaultLabels({ tier });
   collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
   eventLoopUtilization(registry);
-  return { registry, requests: new RequestMetrics(registry) };
+  return { registry, requests: new RequestMetrics(registry), authFailures: new RecentAuthFailures() };
 }
 
 /** The share of time the loop was busy since the previous scrape (Node's own measure, read only at scrape time). */
