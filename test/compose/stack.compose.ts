@@ -12,6 +12,7 @@ import { Agent } from 'undici';
 import { composeProject, docker, requireStandIns, type ComposeProject } from '../harness/compose.js';
 import { send, type Reply } from '../harness/gateway.js';
 import { waitFor } from '../harness/ports.js';
+import type { ClusterView } from '../../shared/dashboard/cluster.js';
 
 const IMAGE = 'gatehouse-test/gatehouse:compose';
 const UP_TIMEOUT_MS = 8 * 60_000; // a cold build: npm ci, tsc, and the image twice over
@@ -91,6 +92,31 @@ async function networkOf(id: string): Promise<{ network: string; ip: string; gat
   const out = await docker(['inspect', '--format', '{{range $name, $n := .NetworkSettings.Networks}}{{$name}} {{$n.IPAddress}} {{$n.Gateway}}{{"\\n"}}{{end}}', id]);
   const [network, ip, gateway] = out.trim().split('\n')[0]!.split(' ');
   return { network: network!, ip: ip!, gateway: gateway! };
+}
+
+async function dashboard(t: TestContext, s: Stack): Promise<void> {
+  const printed = await s.tools('dashboard');
+  const token = /^dashboard\s+\S+\/dashboard#token=(\S+)$/m.exec(printed)?.[1];
+  assert.ok(token, `no dashboard URL with a token in the output of tools dashboard:\n${printed}`);
+  const [admin] = await s.project.published('front', 8445);
+  assert.ok(admin, 'the front publishes the admin port');
+  assert.match(admin.address, /^127\.0\.0\.1:\d+$/, 'published on loopback only');
+  const base = `http://${admin.address}`;
+  const page = await fetch(`${base}/dashboard`);
+  assert.equal(page.status, 200);
+  assert.match(await page.text(), /<title>Gatehouse dashboard<\/title>/);
+  const started = Date.now();
+  const view = await waitFor('2 edges and 2 routers in the cluster view', async () => {
+    const res = await fetch(`${base}/admin/cluster`, { headers: { authorization: `Bearer ${token}` } });
+    const body = (await res.json()) as ClusterView;
+    const tiers = body.members.filter((m) => m.snapshot).map((m) => m.snapshot!.instance.tier).sort();
+    return tiers.join() === 'edge,edge,router,router' && body.health.demo && body.health.orders ? body : undefined;
+  }, 30_000, 500);
+  t.diagnostic(`cluster view whole after ${Date.now() - started} ms: ${view.members.map((m) => `${m.snapshot!.instance.tier} ${m.adminUrl ?? 'self'}`).join(', ')}`);
+  assert.deepEqual(view.consul, { ok: true });
+  assert.ok(view.health.demo!.every((i) => i.status === 'passing'), JSON.stringify(view.health.demo));
+  assert.equal((await fetch(`${base}/admin/cluster`)).status, 401, 'no token, no data');
+  assert.match(await (await fetch(`${base}/metrics`)).text(), /^gatehouse_requests_total\{/m);
 }
 
 async function quickStart(t: TestContext, s: Stack): Promise<void> {
@@ -322,6 +348,7 @@ test('docker compose up --build --scale edge=2 --scale router=2: the quick start
       GATEHOUSE_HTTP_PUBLISH: LOOPBACK_ANY_PORT,
       GATEHOUSE_STATS_PUBLISH: LOOPBACK_ANY_PORT,
       GATEHOUSE_CONSUL_PUBLISH: LOOPBACK_ANY_PORT,
+      GATEHOUSE_ADMIN_PUBLISH: LOOPBACK_ANY_PORT,
     },
   });
   t.diagnostic(`compose: ${project.command.join(' ')}`);
@@ -346,6 +373,7 @@ test('docker compose up --build --scale edge=2 --scale router=2: the quick start
   await waitFor('the front to pass a request to an edge', async () => (await stack.once('/demo/ready')).status === 200 || undefined, 60_000, 500);
 
   await t.test('quick start: anonymous 200 on /demo, 401 then 200 with a tools token on /orders, 429 after 5, a tools API key on /reports', (t) => quickStart(t, stack));
+  await t.test('the dashboard and metrics: tools dashboard prints the URL with the token; it shows both edges, both routers and the demo services', (t) => dashboard(t, stack));
   await t.test('both edges and both routers carry traffic; the edges log the real client, not the front', (t) => everyInstanceCarriesTraffic(t, stack));
   await t.test('one rate limit holds across the two edges', (t) => oneLimitAcrossEdges(t, stack));
   await t.test('a service registered through Consul\'s HTTP API while the stack runs starts receiving traffic', (t) => serviceRegisteredThroughConsul(t, stack));

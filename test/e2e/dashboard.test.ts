@@ -35,6 +35,7 @@ before(async () => {
     routes: [
       { name: 'demo', match: { pathPrefix: '/demo' }, service: 'demo', rateLimit: 'demo-burst' },
       { name: 'private', match: { pathPrefix: '/private' }, service: 'demo', auth: { methods: ['jwt'] } },
+      { name: 'catalog', match: { pathPrefix: '/catalog' }, service: 'demo' },
     ],
     services: { demo: { consul: { service: 'demo' } } },
     auth: { jwt: { issuers: [{ issuer: 'https://idp.test', audience: ['gatehouse'], algorithms: ['HS256'], secret: JWT_SECRET }] } },
@@ -77,6 +78,7 @@ test('/admin/cluster gathers every edge and router registered in Consul, and Con
 
 test('the page shows the whole system live, a refused request by its id, and an instance turning critical within seconds of its check failing', async (t) => {
   const page = await browser.browser.newPage({ viewport: { width: 1400, height: 1100 } });
+  let stopLoad = async () => {};
   const elsewhere: string[] = [];
   const admin = gw.edge.addresses.adminUrl;
   page.on('request', (r) => { if (!r.url().startsWith(admin)) elsewhere.push(r.url()); });
@@ -94,6 +96,16 @@ test('the page shows the whole system live, a refused request by its id, and an 
     await demo.locator('tr[data-instance="demo-2"][data-state="healthy"]').waitFor({ timeout: 10_000 });
     assert.equal(await demo.locator('tr[data-instance="demo-1"]').getAttribute('data-state'), 'healthy');
 
+    // Steady traffic meanwhile, as a screenshot of a dashboard should show: served, and now and then refused.
+    let loading = true;
+    const load = (async () => {
+      for (let n = 0; loading; n++) {
+        await gw.get(n % 10 === 9 ? '/private/steady' : '/catalog/steady');
+        await new Promise((r) => setTimeout(r, 15));
+      }
+    })();
+    stopLoad = async () => { loading = false; await load; };
+
     // Traffic: served requests, some over the rate limit, and one refused without a credential.
     const statuses = await Promise.all(Array.from({ length: 30 }, () => gw.get('/demo/x').then((r) => r.status)));
     assert.ok(statuses.includes(200) && statuses.includes(429), `some served, some limited: ${statuses.join(' ')}`);
@@ -102,8 +114,8 @@ test('the page shows the whole system live, a refused request by its id, and an 
     const requestId = refused.headers['x-request-id'] as string;
     await page.locator(`#failures tr[data-request-id="${requestId}"]`).waitFor({ timeout: 10_000 });
     assert.match(await page.locator(`#failures tr[data-request-id="${requestId}"]`).innerText(), /401 \(edge\)\s+no_credential\s+private\s+GET \/private\/x/);
-    await waitFor('a request rate on route demo', async () => {
-      const rate = await page.locator('#routes tr[data-route="demo"] td').nth(2).innerText();
+    await waitFor('a request rate on route catalog', async () => {
+      const rate = await page.locator('#routes tr[data-route="catalog"] td').nth(2).innerText();
       return rate !== '–' && Number(rate) > 0 || undefined;
     }, 10_000, 200);
     await page.locator('#ratelimits tr[data-policy="demo-burst"]').waitFor({ timeout: 10_000 });
@@ -123,6 +135,7 @@ test('the page shows the whole system live, a refused request by its id, and an 
     assert.deepEqual(elsewhere, [], 'the page loads nothing from anywhere but its admin listener');
     t.diagnostic(`demo-2 shown critical ${shownAfterMs} ms after its check failed`);
   } finally {
+    await stopLoad();
     await page.close();
     await consul.setHealth('demo-2', 'pass');
   }

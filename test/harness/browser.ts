@@ -1,7 +1,7 @@
 // A real headless Chromium (Debian's chromium package) that a test drives with playwright-core over the
 // DevTools protocol. Started as a process the test owns (process.ts), not by playwright's launcher, so it
 // dies with the test however the test ends, like every other process a test starts.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
@@ -17,6 +17,7 @@ export interface TestBrowser {
 }
 
 export async function startBrowser(): Promise<TestBrowser> {
+  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install chromium (or set GATEHOUSE_CHROMIUM)`);
   const port = await freePort();
   const profile = mkdtempSync(join(tmpdir(), 'gatehouse-chromium-'));
   const proc = spawnOwned(CHROMIUM, [...FLAGS, `--remote-debugging-address=127.0.0.1`, `--remote-debugging-port=${port}`, `--user-data-dir=${profile}`, 'about:blank']);
