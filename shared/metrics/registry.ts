@@ -4,6 +4,7 @@
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { performance } from 'node:perf_hooks';
 import { RequestMetrics } from './requests.js';
+import { UpstreamMetrics } from './upstream.js';
 
 export type TierName = 'edge' | 'router';
 
@@ -11,6 +12,8 @@ export type TierName = 'edge' | 'router';
 export interface TierMetrics {
   readonly registry: Registry;
   readonly requests: RequestMetrics;
+  /** Attempts to the tier's upstreams (routers at the edge, backends at the router); its ServiceDirectory records into it. */
+  readonly upstream: UpstreamMetrics;
 }
 
 /**
@@ -22,7 +25,7 @@ export function createTierMetrics(tier: TierName): TierMetrics {
   registry.setDefaultLabels({ tier });
   collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
   eventLoopUtilization(registry);
-  return { registry, requests: new RequestMetrics(registry) };
+  return { registry, requests: new RequestMetrics(registry), upstream: new UpstreamMetrics(registry) };
 }
 
 /** The share of time the loop was busy since the previous scrape (Node's own measure, read only at scrape time). */
