@@ -14,7 +14,7 @@ import { GatewayError } from '../../shared/errors.js';
 import { compileWindows, type CompiledWindow, type Decision, type Hit, type RateLimitStore } from './store.js';
 import type { RateLimitPolicyConfig } from './schema.js';
 import type { StoreHealth } from './outage.js';
-import { Decided, RoundTrip, type PolicyRows, type RateLimitMetrics } from './metrics.js';
+import { countDecisions, countRoundTrip, Decided, type PolicyRows, type RateLimitMetrics } from './metrics.js';
 
 export interface Policy {
   readonly name: string;
@@ -74,20 +74,6 @@ export function rateLimit(policies: readonly Policy[], d: LimiterDeps): Stage {
       });
     }
   };
-}
-
-/** One round trip carries every policy of the request: made for the first, saved for each other. */
-function countRoundTrip(rows: readonly PolicyRows[]): void {
-  rows[0]!.roundTrips.counts[RoundTrip.made]!++;
-  for (let i = 1; i < rows.length; i++) rows[i]!.roundTrips.counts[RoundTrip.saved]!++;
-}
-
-function countDecisions(rows: readonly PolicyRows[], decisions: readonly Decision[], fellBack: boolean): void {
-  for (let i = 0; i < rows.length; i++) {
-    const allowed = decisions[i]!.allowed;
-    const outcome = fellBack ? (allowed ? Decided.fallbackAdmitted : Decided.fallbackLimited) : (allowed ? Decided.admitted : Decided.limited);
-    rows[i]!.decisions.counts[outcome]!++;
-  }
 }
 
 async function fallback(policies: readonly Policy[], hits: Hit[], d: LimiterDeps, err: Error, rows: readonly PolicyRows[] | undefined): Promise<Decision[]> {

@@ -3,6 +3,7 @@
 // looked up when a route's stage is built; a request only increments them.
 import type { Registry } from 'prom-client';
 import { CountedCounter, type CountRow } from '../../shared/metrics/counts.js';
+import type { Decision } from './store.js';
 
 /**
  * admitted / limited: decided by the shared store (Redis, or memory when the edge has no Redis);
@@ -57,5 +58,19 @@ export class RateLimitMetrics {
       this.byPolicy.set(name, rows);
     }
     return rows;
+  }
+}
+
+/** One round trip carries every policy of the request: made for the first, saved for each other. */
+export function countRoundTrip(rows: readonly PolicyRows[]): void {
+  rows[0]!.roundTrips.counts[RoundTrip.made]!++;
+  for (let i = 1; i < rows.length; i++) rows[i]!.roundTrips.counts[RoundTrip.saved]!++;
+}
+
+export function countDecisions(rows: readonly PolicyRows[], decisions: readonly Decision[], fellBack: boolean): void {
+  for (let i = 0; i < rows.length; i++) {
+    const allowed = decisions[i]!.allowed;
+    const outcome = fellBack ? (allowed ? Decided.fallbackAdmitted : Decided.fallbackLimited) : (allowed ? Decided.admitted : Decided.limited);
+    rows[i]!.decisions.counts[outcome]!++;
   }
 }
