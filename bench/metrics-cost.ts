@@ -41,7 +41,7 @@ edge.upstream.listInstancesWith((name) => (name === 'gatehouse-router' ? { curre
 router.upstream.listInstancesWith((name) => (name === 'orders' ? { current: backends as never } : undefined));
 const edgeAttempts = edge.upstream.service('gatehouse-router');
 const routerAttempts = router.upstream.service('orders');
-const limits = new RateLimitMetrics(edge.registry, () => new Map([['global', 1], ['per-route', 1]]));
+const limits = new RateLimitMetrics(edge.registry);
 const policyRows = [limits.policy('global'), limits.policy('per-route')];
 const admitted: Decision[] = [{ allowed: true, retryAfterMs: 0, remaining: [9], resetMs: [100] }, { allowed: true, retryAfterMs: 0, remaining: [3], resetMs: [100] }];
 

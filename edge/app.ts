@@ -66,8 +66,7 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
   const tracing = config.telemetry?.otlp && new Tracing(config.telemetry.otlp, 'edge', log);
   discoveryMetrics(metrics.registry, () => routers.status());
   if (redis) redisMetrics(metrics.registry, () => redisCheck(redis));
-  // Read at scrape time only, once the first generation exists: a policy a reload removed loses its series.
-  const limiter = rateLimitStores(config, redis, log, new RateLimitMetrics(metrics.registry, () => generation.limits.policies));
+  const limiter = rateLimitStores(config, redis, log, new RateLimitMetrics(metrics.registry));
 
   /** Builds a generation, reusing what the previous one built from the same sections (JWKS and key caches). */
   function generationOf(c: Readonly<EdgeFileConfig>, previous: EdgeGeneration | undefined): EdgeGeneration {

@@ -29,20 +29,15 @@ export class RateLimitMetrics {
   private readonly roundTrips: CountedCounter;
   private readonly byPolicy = new Map<string, PolicyRows>();
 
-  /** configured: the policies the serving config defines; the series of any other go at the next scrape. */
-  constructor(registry: Registry, configured: () => ReadonlyMap<string, unknown>) {
+  /**
+   * A policy's rows are never dropped: names come from config, and a stage built for a config not yet
+   * serving (a reload waits on discovery before it swaps) must never hold rows a scrape dropped meanwhile.
+   * A policy a reload removed keeps its last counts, as a removed route's request counts do.
+   */
+  constructor(registry: Registry) {
     this.decisions = new CountedCounter(registry, {
       name: 'gatehouse_ratelimit_decisions_total', help: 'Rate-limit decisions, by policy and outcome (admitted, limited, fallback_admitted, fallback_limited, unavailable).',
       labelNames: ['policy'], closed: { name: 'outcome', values: DECISIONS },
-      beforeScrape: () => {
-        const current = configured();
-        for (const [name, rows] of this.byPolicy) {
-          if (current.has(name)) continue;
-          this.decisions.drop(rows.decisions);
-          this.roundTrips.drop(rows.roundTrips);
-          this.byPolicy.delete(name);
-        }
-      },
     });
     this.roundTrips = new CountedCounter(registry, {
       name: 'gatehouse_ratelimit_redis_roundtrips_total', help: 'Redis round trips the rate limiter made for a policy, or saved by deciding it in another policy\'s round trip.',

@@ -28,10 +28,8 @@ export type ListedInstances = (service: string) => { readonly current: readonly 
 export class ServiceAttempts {
   private readonly byInstance = new Map<string, CountRow>();
   private readonly retryRow: CountRow;
-  /** Set once the service left the config: requests still in flight on it count into nothing. */
-  private retired: CountRow | undefined = undefined;
 
-  constructor(readonly name: string, private readonly tier: UpstreamMetrics, private seconds: { observe(value: number): void }) {
+  constructor(readonly name: string, private readonly tier: UpstreamMetrics, private readonly seconds: { observe(value: number): void }) {
     this.retryRow = tier.retries.row(name);
   }
 
@@ -47,11 +45,10 @@ export class ServiceAttempts {
   }
 
   retried(): void {
-    this.retryRow.counts[0]!++; // a dropped row counts into nothing
+    this.retryRow.counts[0]!++;
   }
 
   private rowOf(instanceId: string): CountRow {
-    if (this.retired !== undefined) return this.retired;
     let row = this.byInstance.get(instanceId);
     if (row === undefined) {
       row = this.tier.attempts.row(this.name, instanceId);
@@ -60,20 +57,16 @@ export class ServiceAttempts {
     return row;
   }
 
-  /** Drops the rows of instances not in `listed` (all of them when undefined); whether any is left. */
+  /**
+   * Drops the rows of instances not in `listed` (all of them when undefined). An attempt still in flight on
+   * one makes it again, to be dropped at the next scrape: counts restart, memory does not grow.
+   */
   keepOnly(listed: ReadonlySet<string> | undefined): void {
     for (const [id, row] of this.byInstance) {
       if (listed?.has(id) === true) continue;
       this.tier.attempts.drop(row);
       this.byInstance.delete(id);
     }
-  }
-
-  forget(): void {
-    this.keepOnly(undefined);
-    this.tier.retries.drop(this.retryRow);
-    this.retired = { values: [], counts: new Float64Array(ATTEMPT_OUTCOMES.length) };
-    this.seconds = { observe() {} };
   }
 }
 
@@ -116,17 +109,15 @@ export class UpstreamMetrics {
     return s;
   }
 
-  /** At scrape time: instances discovery dropped lose their series, services the config dropped all of theirs. */
+  /**
+   * At scrape time: instances discovery no longer lists lose their series (all of a service the config
+   * dropped). A service's retries and durations stay: its name comes from config, and a service a reload
+   * removes keeps its last counts, as a removed route's request counts do.
+   */
   private pruneUnlisted(): void {
     for (const [name, s] of this.services) {
-      const source = this.listed(name);
-      if (source === undefined) {
-        s.forget();
-        this.seconds.remove(name);
-        this.services.delete(name);
-        continue;
-      }
-      s.keepOnly(new Set(source.current?.map((i) => i.id)));
+      const current = this.listed(name)?.current;
+      s.keepOnly(current === undefined ? undefined : new Set(current.map((i) => i.id)));
     }
   }
 }
