@@ -32,6 +32,7 @@ before(async () => {
       { name: 'app', match: { pathPrefix: '/app' }, service: 'app' },
       { name: 'broken', match: { pathPrefix: '/broken' }, service: 'solo', requestHeaders: { set: { 'x-echo-status': '500' } } },
       { name: 'down', match: { pathPrefix: '/down' }, service: 'down' },
+      { name: 'fragile', match: { pathPrefix: '/fragile' }, service: 'fragile' },
       { name: 'limited', match: { pathPrefix: '/limited' }, service: 'solo', rateLimit: 'tight' },
       { name: 'admins', match: { pathPrefix: '/admins' }, service: 'solo', authz: { scopes: { allOf: ['admin'] } } },
     ],
@@ -45,6 +46,8 @@ before(async () => {
       },
       solo: { static: [backend.url] },
       down: { static: [closedPort] },
+      // Its circuit opens after two unanswered attempts out of two, and stays open past the test.
+      fragile: { static: [resetting.url], circuitBreaker: { minimumRequests: 2, failureThreshold: 50, openMs: 60_000 }, retry: { attempts: 0 } },
     },
   });
 });
@@ -97,6 +100,18 @@ test('a backend answering 500 is a 5xx attempt, a refused connection a connect_e
   assert.equal(attempts(edge, 'gatehouse-router', routerUrl, '5xx') - attempts(edge0, 'gatehouse-router', routerUrl, '5xx'), 2);
 });
 
+test('an instance whose circuit is open is counted breaker_open for each attempt it was passed over for, and never timed', async () => {
+  const before = await routerMetrics();
+  assert.deepEqual([(await gw.get('/fragile/1')).status, (await gw.get('/fragile/2')).status], [502, 502]);
+  const refused = await gw.get('/fragile/3');
+  assert.equal(refused.status, 503, refused.text);
+  const after = await routerMetrics();
+  const delta = (outcome: string) => attempts(after, 'fragile', resetting.url, outcome) - attempts(before, 'fragile', resetting.url, outcome);
+  assert.equal(delta('reset'), 2);
+  assert.equal(delta('breaker_open'), 1);
+  assert.equal(timed(after, 'fragile') - timed(before, 'fragile'), 2, 'only the attempts sent are timed');
+});
+
 test('rate-limit decisions match what clients saw, and a request\'s two policies share one Redis round trip', async () => {
   const before = await edgeMetrics();
   const statuses: number[] = [];
@@ -129,7 +144,8 @@ test('an instance discovery no longer lists loses its series at the next scrape;
   assert.equal((await gw.get('/app/after')).status, 200);
   const after = await routerMetrics();
   const series = after.samples.filter((s) => s.name === 'gatehouse_upstream_attempts_total');
-  assert.deepEqual(series.filter((s) => s.labels.instance === resetting.url), [], 'no series of the dropped instance');
+  assert.deepEqual(series.filter((s) => s.labels.service === 'app' && s.labels.instance === resetting.url), [], 'no series of the dropped instance');
+  assert.ok(series.some((s) => s.labels.service === 'fragile' && s.labels.instance === resetting.url), 'another service still listing it keeps its series');
   assert.equal(attempts(after, 'app', backend.url, 'ok') - attempts(before, 'app', backend.url, 'ok'), 1);
 });
 
