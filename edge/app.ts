@@ -23,6 +23,7 @@ import { AssertionSigner } from '../shared/identity.js';
 import { buildAuthMethods } from './auth/methods.js';
 import { guardSlowClients } from './slow-clients.js';
 import { buildRateLimits, rateLimitStores, type RateLimits } from './ratelimit/build.js';
+import { RateLimitMetrics } from './ratelimit/metrics.js';
 import { isDeepStrictEqual } from 'node:util';
 import type { Stage } from '../shared/exchange.js';
 import type { EdgeAuth } from './auth/methods.js';
@@ -60,15 +61,15 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
   const ec: EdgeConfig = config.edge!;
   const trust = compileTrust(ec.trustedProxies);
   const redis = config.redis ? connectRedis(config.redis, log) : undefined;
-  const limiter = rateLimitStores(config, redis, log);
+  const metrics = createTierMetrics('edge');
   const registration = ec.register && config.consul ? new SelfRegistration(ec.register, config.consul, log) : undefined;
-  const routers = new ServiceDirectory({ [ROUTER_SERVICE]: ec.router }, config.consul, log, 'edge');
+  const routers = new ServiceDirectory({ [ROUTER_SERVICE]: ec.router }, config.consul, log, 'edge', metrics.upstream);
   const pools = new UpstreamPools();
   const certificates = new CertificateStore(ec.tls, log);
   const tracing = config.telemetry?.otlp && new Tracing(config.telemetry.otlp, 'edge', log);
-  const metrics = createTierMetrics('edge');
   discoveryMetrics(metrics.registry, () => routers.status());
   if (redis) redisMetrics(metrics.registry, () => redisCheck(redis));
+  const limiter = rateLimitStores(config, redis, log, new RateLimitMetrics(metrics.registry));
 
   /** Builds a generation, reusing what the previous one built from the same sections (JWKS and key caches). */
   function generationOf(c: Readonly<EdgeFileConfig>, previous: EdgeGeneration | undefined): EdgeGeneration {

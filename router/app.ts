@@ -34,10 +34,10 @@ export const ROUTER_RESTART_FIELDS: readonly FieldPath[] = [
 export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): TierRuntime<RouterFileConfig> {
   const rc: RouterConfig = config.router!;
   const trust = compileTrust(rc.trustedProxies);
-  const directory = new ServiceDirectory(usedServices(config), config.consul, log);
+  const metrics = createTierMetrics('router');
+  const directory = new ServiceDirectory(usedServices(config), config.consul, log, 'router', metrics.upstream);
   const pools = new UpstreamPools();
   const tracing = config.telemetry?.otlp && new Tracing(config.telemetry.otlp, 'router', log);
-  const metrics = createTierMetrics('router');
   discoveryMetrics(metrics.registry, () => directory.status());
   // No Redis connection: nothing the router runs uses Redis (config.redis is the edge's), and a connection
   // would only make its readiness wait on a Redis it never asks anything.

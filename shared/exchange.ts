@@ -39,7 +39,7 @@ export class Exchange {
   reason: string | undefined = undefined;
   /** The gateway error replied, if one was: a closed set (shared/errors.ts), unlike reason, so metrics may label by it. */
   errorCode: ErrorCode | undefined = undefined;
-  /** Why authentication refused the request, from a closed set (RFC 6750 codes, 'no_credential'): the metrics' reason label. */
+  /** Why authentication or authorization refused the request, from a closed set (RFC 6750 codes, 'no_credential', authz:<rule kind>): the metrics' reason label. */
   authFailure: string | undefined = undefined;
   /** Body bytes written to the client: a proxied body's as they go, a gateway error's own when written raw. */
   bytesOut = 0;

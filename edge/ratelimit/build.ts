@@ -8,6 +8,7 @@ import { compilePolicy, type LimiterDeps, type Policy } from './limiter.js';
 import { MemoryStore } from './memory-store.js';
 import { RedisStore } from './redis-store.js';
 import { StoreHealth } from './outage.js';
+import type { RateLimitMetrics } from './metrics.js';
 
 export interface RateLimits {
   readonly limiter: LimiterDeps;
@@ -16,13 +17,14 @@ export interface RateLimits {
 }
 
 /** The stores and their health: built once per edge, so counts and outage state outlive a reload. */
-export function rateLimitStores(config: Readonly<EdgeFileConfig>, redis: RedisClient | undefined, log: Logger): LimiterDeps {
+export function rateLimitStores(config: Readonly<EdgeFileConfig>, redis: RedisClient | undefined, log: Logger, metrics?: RateLimitMetrics): LimiterDeps {
   const local = new MemoryStore();
   return {
     shared: redis ? new RedisStore(redis) : local,
     local,
     health: new StoreHealth(log),
     prefix: config.redis?.keyPrefix ?? 'gatehouse:',
+    metrics,
   };
 }
 

@@ -14,6 +14,7 @@ import { GatewayError } from '../../shared/errors.js';
 import { compileWindows, type CompiledWindow, type Decision, type Hit, type RateLimitStore } from './store.js';
 import type { RateLimitPolicyConfig } from './schema.js';
 import type { StoreHealth } from './outage.js';
+import { countDecisions, countRoundTrip, Decided, type PolicyRows, type RateLimitMetrics } from './metrics.js';
 
 export interface Policy {
   readonly name: string;
@@ -39,20 +40,29 @@ export interface LimiterDeps {
   readonly local: RateLimitStore;
   readonly health: StoreHealth;
   readonly prefix: string;
+  /** The edge's rate-limit metrics; undefined where none are kept. */
+  readonly metrics?: RateLimitMetrics | undefined;
 }
 
 export function rateLimit(policies: readonly Policy[], d: LimiterDeps): Stage {
   const policyHeader = policies.map((p) => p.policyHeader).join(', ');
+  const rows = d.metrics && policies.map((p) => d.metrics!.policy(p.name));
+  // The memory store of an edge without Redis makes no round trip to count.
+  const roundTrips = d.shared !== d.local;
   return async (ex, request, reply) => {
     const hits = policies.map((p) => ({ key: keyOf(p, ex, request, d.prefix), windows: p.windows }));
     let decisions: Decision[];
+    let fellBack = false;
     try {
       const pending = d.shared.hit(hits);
       decisions = pending instanceof Promise ? await pending : pending;
       d.health.succeeded();
+      if (rows !== undefined && roundTrips) countRoundTrip(rows);
     } catch (err) {
-      decisions = await fallback(policies, hits, d, err as Error);
+      fellBack = true;
+      decisions = await fallback(policies, hits, d, err as Error, rows);
     }
+    if (rows !== undefined) countDecisions(rows, decisions, fellBack);
     reply.header('ratelimit-policy', policyHeader);
     reply.header('ratelimit', closestToLimit(policies, decisions));
     const refused = decisions.reduce((ms, x) => (x.allowed ? ms : Math.max(ms, x.retryAfterMs)), -1);
@@ -66,8 +76,9 @@ export function rateLimit(policies: readonly Policy[], d: LimiterDeps): Stage {
   };
 }
 
-async function fallback(policies: readonly Policy[], hits: Hit[], d: LimiterDeps, err: Error): Promise<Decision[]> {
+async function fallback(policies: readonly Policy[], hits: Hit[], d: LimiterDeps, err: Error, rows: readonly PolicyRows[] | undefined): Promise<Decision[]> {
   if (policies.some((p) => p.config.onRedisFailure === 'closed')) {
+    if (rows !== undefined) for (const r of rows) r.decisions.counts[Decided.unavailable]!++;
     d.health.failed(err, 'closed');
     throw new GatewayError('rate_limit_unavailable', `rate-limit store unavailable: ${err.message}`);
   }

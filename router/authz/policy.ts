@@ -10,15 +10,19 @@ import type { AuthzCheck } from './check.js';
 import { AUTHZ_RULES, type AuthzRuleSchemaEntry } from './registry-schema.js';
 import { AUTHZ_COMPILERS, type AuthzRuleCompiler } from './registry.js';
 
-export interface AuthzDecision { readonly allowed: boolean; readonly reason: string }
+/**
+ * reason: for the access line, may quote the identity; failure: on a deny, from a closed set (authz:<rule kind>,
+ * authz:default-deny, authz:no-identity) for the auth-failure metrics, never naming a consumer or a claim's value.
+ */
+export interface AuthzDecision { readonly allowed: boolean; readonly reason: string; readonly failure?: string }
 export type AuthzDecide = (identity: Identity, method: string) => AuthzDecision;
 
 const ALLOWED: AuthzDecision = Object.freeze({ allowed: true, reason: 'allowed by policy' });
 const BY_DEFAULT: Readonly<Record<AuthzDefault, AuthzDecision>> = {
-  deny: Object.freeze({ allowed: false, reason: 'no policy: default deny' }),
+  deny: Object.freeze({ allowed: false, reason: 'no policy: default deny', failure: 'authz:default-deny' }),
   allow: Object.freeze({ allowed: true, reason: 'no policy: default allow' }),
 };
-const NO_IDENTITY: AuthzDecision = Object.freeze({ allowed: false, reason: 'no verified identity' });
+const NO_IDENTITY: AuthzDecision = Object.freeze({ allowed: false, reason: 'no verified identity', failure: 'authz:no-identity' });
 
 /**
  * Every configured matcher must pass; the first failure is the reason. An
@@ -32,11 +36,11 @@ export function compileAuthz(policy: AuthzPolicy | undefined, defaultDecision: A
   }
   const problems = checkAuthzPolicy(policy);
   if (problems.length > 0) throw new Error(`invalid authz policy: ${problems.join('; ')}`);
-  const checks = matchers(policy);
+  const { checks, failures } = matchers(policy);
   return (identity, method) => {
     for (let i = 0; i < checks.length; i++) {
       const failed = checks[i]!(identity, method);
-      if (failed !== undefined) return { allowed: false, reason: failed };
+      if (failed !== undefined) return { allowed: false, reason: failed, failure: failures[i]! };
     }
     return ALLOWED;
   };
@@ -46,16 +50,21 @@ const RULE_BY_NAME = new Map(AUTHZ_RULES.map((rule) => [rule.name, rule]));
 /** The compilers' order (router/authz/registry.ts), not the schema's. */
 const CHECK_ORDER = Object.keys(AUTHZ_COMPILERS).map((name) => RULE_BY_NAME.get(name as AuthzRuleSchemaEntry['name'])!);
 
-function matchers(p: AuthzPolicy): AuthzCheck[] {
+/** The checks in order, and beside each the failure its rule kind reports (built here, so a deny allocates no string). */
+function matchers(p: AuthzPolicy): { checks: AuthzCheck[]; failures: string[] } {
   const checks: AuthzCheck[] = [];
+  const failures: string[] = [];
   for (const rule of CHECK_ORDER) {
     const section = p[rule.key];
     if (section === undefined) continue;
     // Each compiler takes the rule under its own key, which its schema validated.
     const compile: AuthzRuleCompiler<never> = AUTHZ_COMPILERS[rule.name];
-    checks.push(...compile(section as never));
+    for (const check of compile(section as never)) {
+      checks.push(check);
+      failures.push(`authz:${rule.name}`);
+    }
   }
-  return checks;
+  return { checks, failures };
 }
 
 // The access line of every request shows authDetail, which is how each decision is logged with its reason.
@@ -76,6 +85,9 @@ export function authorize(decide: AuthzDecide, log?: Pick<Logger, 'debug' | 'isL
     if (log?.isLevelEnabled('debug')) {
       log.debug({ event: 'authz', requestId: ex.requestId, route: ex.route?.name, consumer: identity?.consumer, scopes: identity?.scopes, roles: identity?.roles, ...detail });
     }
-    if (!decision.allowed) throw new GatewayError('forbidden', decision.reason);
+    if (!decision.allowed) {
+      ex.authFailure = decision.failure;
+      throw new GatewayError('forbidden', decision.reason);
+    }
   };
 }

@@ -13,6 +13,7 @@ import { ConsulSource } from './consul-source.js';
 import { createBalancer } from '../balancer/index.js';
 import { UpstreamService } from './upstream-service.js';
 import { Snapshot } from './snapshot.js';
+import type { UpstreamMetrics } from '../metrics/upstream.js';
 
 export interface DirectoryStatus {
   readonly ready: boolean;
@@ -31,7 +32,9 @@ export class ServiceDirectory implements ServiceLookup {
   private consul: Consul | undefined;
   private readonly snapshot: Snapshot | undefined;
 
-  constructor(services: Readonly<Record<string, ServiceConfig>>, consulConfig: ConsulConfig | undefined, private readonly log: Logger, tier: 'edge' | 'router' = 'router') {
+  /** metrics: the tier's upstream attempt metrics; their instance series follow what this directory lists. */
+  constructor(services: Readonly<Record<string, ServiceConfig>>, consulConfig: ConsulConfig | undefined, private readonly log: Logger, tier: 'edge' | 'router' = 'router', private readonly metrics?: UpstreamMetrics) {
+    metrics?.listInstancesWith((name) => this.entries.get(name)?.source);
     this.snapshot = consulConfig?.snapshotDir
       ? new Snapshot(join(consulConfig.snapshotDir, `${tier}-discovery.json`), consulConfig.snapshotMaxAgeSeconds * 1000, log)
       : undefined;
@@ -51,8 +54,8 @@ export class ServiceDirectory implements ServiceLookup {
       const was = this.configs.get(name);
       if (kept !== undefined && isDeepStrictEqual(was, svc)) next.set(name, kept);
       // Same instances, other policies (balancer, breaker...): the source and what it knows carry over.
-      else if (kept !== undefined && isDeepStrictEqual(was?.consul, svc.consul) && isDeepStrictEqual(was?.static, svc.static)) next.set(name, new UpstreamService(name, kept.source, createBalancer(svc.balancer), svc));
-      else next.set(name, new UpstreamService(name, this.sourceFor(name, svc, this.consulConfig), createBalancer(svc.balancer), svc));
+      else if (kept !== undefined && isDeepStrictEqual(was?.consul, svc.consul) && isDeepStrictEqual(was?.static, svc.static)) next.set(name, new UpstreamService(name, kept.source, createBalancer(svc.balancer), svc, this.metrics?.service(name)));
+      else next.set(name, new UpstreamService(name, this.sourceFor(name, svc, this.consulConfig), createBalancer(svc.balancer), svc, this.metrics?.service(name)));
       this.configs.set(name, svc);
     }
     for (const [name, old] of this.entries) {

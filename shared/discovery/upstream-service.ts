@@ -10,6 +10,7 @@ import { RetryBudget, type RetryConfig } from '../resilience/retry-budget.js';
 import { ConnectionQueue } from '../resilience/connection-queue.js';
 import { hashKeyFn, type HashKeyFn } from '../balancer/hash-key.js';
 import type { AttemptOutcome } from '../proxy/upstream-call.js';
+import { Attempt, type ServiceAttempts } from '../metrics/upstream.js';
 
 export interface ResilienceConfig {
   readonly outlierDetection: OutlierConfig;
@@ -42,7 +43,11 @@ export class UpstreamService {
   readonly hashKey: HashKeyFn | undefined;
   private lastInstances: readonly Instance[] | undefined = undefined;
 
-  constructor(readonly name: string, readonly source: InstanceSource, private readonly balancer: Balancer, resilience: ResilienceConfig) {
+  /**
+   * metrics: where the upstream stage records each attempt (the tier's /metrics), undefined when the
+   * directory was built without them.
+   */
+  constructor(readonly name: string, readonly source: InstanceSource, private readonly balancer: Balancer, resilience: ResilienceConfig, readonly metrics?: ServiceAttempts) {
     this.outliers = new OutlierDetector(resilience.outlierDetection);
     this.breakers = new InstanceBreakers(resilience.circuitBreaker);
     this.connections = new ConnectionQueue(resilience.circuitBreaker.maxConnections, resilience.circuitBreaker.maxPending);
@@ -86,8 +91,13 @@ export class UpstreamService {
 
   /** Whether an attempt on this instance may start; on 'ok', begin() and end() must follow. */
   admit(instance: Instance): Admission | 'queue-full' {
-    if (!this.connections.admits(instance.origin)) return 'queue-full';
-    return this.breakers.tryAcquire(instance.id);
+    if (!this.connections.admits(instance.origin)) {
+      this.metrics?.refused(instance.id, Attempt.overloaded);
+      return 'queue-full';
+    }
+    const admission = this.breakers.tryAcquire(instance.id);
+    if (admission !== 'ok') this.metrics?.refused(instance.id, admission === 'open' ? Attempt.breakerOpen : Attempt.overloaded);
+    return admission;
   }
 
   begin(instance: Instance): void {

@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { performance } from 'node:perf_hooks';
 import { RequestMetrics } from './requests.js';
 import { RecentAuthFailures } from './recent-auth-failures.js';
+import { UpstreamMetrics } from './upstream.js';
 
 export type TierName = 'edge' | 'router';
 
@@ -14,6 +15,8 @@ export interface TierMetrics {
   readonly requests: RequestMetrics;
   /** The last 401 and 403 answers, for the dashboard (not a metric: it names paths and clients). */
   readonly authFailures: RecentAuthFailures;
+  /** Attempts to the tier's upstreams (routers at the edge, backends at the router); its ServiceDirectory records into it. */
+  readonly upstream: UpstreamMetrics;
 }
 
 /**
@@ -25,7 +28,7 @@ export function createTierMetrics(tier: TierName): TierMetrics {
   registry.setDefaultLabels({ tier });
   collectDefaultMetrics({ register: registry, prefix: 'gatehouse_' });
   eventLoopUtilization(registry);
-  return { registry, requests: new RequestMetrics(registry), authFailures: new RecentAuthFailures() };
+  return { registry, requests: new RequestMetrics(registry), authFailures: new RecentAuthFailures(), upstream: new UpstreamMetrics(registry) };
 }
 
 /** The share of time the loop was busy since the previous scrape (Node's own measure, read only at scrape time). */

@@ -36,7 +36,7 @@ export class RequestMetrics {
       name: 'gatehouse_request_duration_seconds', help: 'Time from the request arriving to its response closing.', labelNames, buckets: BUCKETS, registers: [registry],
     });
     this.authFailures = new Counter({
-      name: 'gatehouse_auth_failures_total', help: 'Requests refused with 401 or 403, by reason (an RFC 6750 error code, no_credential, unauthorized or forbidden).', labelNames: ['reason'], registers: [registry],
+      name: 'gatehouse_auth_failures_total', help: 'Requests refused with 401 or 403, by reason (an RFC 6750 error code, no_credential, authz:<rule kind> at the router, unauthorized or forbidden).', labelNames: ['reason'], registers: [registry],
     });
   }
 

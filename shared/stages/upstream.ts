@@ -21,6 +21,7 @@ import type { UpstreamCall } from '../proxy/upstream-call.js';
 import type { GatewayReply, GatewayRequest } from '../http/gateway-io.js';
 import type { RoutePlan, UpstreamSettings } from './route-plan.js';
 import { startAttempt } from '../telemetry/attempt.js';
+import { Attempt, failedAttempt, type AttemptOutcomeIndex } from '../metrics/upstream.js';
 
 /** What is the same for every route of a tier; each route's own settings are its RoutePlan.upstream. */
 export interface TierUpstream {
@@ -69,19 +70,25 @@ async function forwardTo(t: TierUpstream, u: UpstreamSettings, ex: Exchange, req
         noted.endedAt = performance.now();
         noted.error = (err as Error).message;
       }
-      service.end(instance, instanceFailed === true ? 'unanswered' : 'not-blamed', performance.now() - started);
+      const elapsed = performance.now() - started;
+      service.metrics?.attempt(instance.id, failedAttempt(err as GatewayError), elapsed / 1000);
+      service.end(instance, instanceFailed === true ? 'unanswered' : 'not-blamed', elapsed);
       const next = failure !== undefined && retryable(service, request.method, failure, body !== null, attempt) ? retryChoice(service, hashKey, (tried ??= new Set()).add(instance.id)) : undefined;
       if (next === undefined) throw err;
+      service.metrics?.retried();
       instance = next;
       continue;
     }
-    res.endAttemptWhenOver(service, instance, res.statusCode >= 500 && t.errorAnswersFail ? 'error-answer' : 'answered', performance.now() - started);
+    const elapsed = performance.now() - started;
+    service.metrics?.attempt(instance.id, res.statusCode >= 500 ? Attempt.error5xx : Attempt.ok, elapsed / 1000);
+    res.endAttemptWhenOver(service, instance, res.statusCode >= 500 && t.errorAnswersFail ? 'error-answer' : 'answered', elapsed);
     if (noted !== undefined) noted.status = res.statusCode;
     if (res.statusCode >= 502 && res.statusCode <= 504 && retryable(service, request.method, `status-${res.statusCode}` as RetryFailure, body !== null, attempt)) {
       const next = retryChoice(service, hashKey, (tried ??= new Set()).add(instance.id));
       if (next !== undefined) {
         res.discard();
         if (noted !== undefined) noted.endedAt = performance.now();
+        service.metrics?.retried();
         instance = next;
         continue;
       }
@@ -120,20 +127,32 @@ async function tunnelTo(t: TierUpstream, u: UpstreamSettings, ex: Exchange, requ
   try {
     answer = await handshakeUpstream(t.pools.get(instance.origin, service.connectTimeoutMs, service.connections.maxConnections), ex.path + ex.search, headers, u.timeoutMs);
   } catch (err) {
+    const elapsed = performance.now() - started;
     // A connection refused or a handshake never answered is the instance's failure; an answer is not.
-    service.end(instance, err instanceof TunnelRefused ? 'answered' : 'unanswered', performance.now() - started);
+    service.end(instance, err instanceof TunnelRefused ? 'answered' : 'unanswered', elapsed);
     const { code, message } = err as { code?: string; message: string };
+    service.metrics?.attempt(instance.id, tunnelFailure(err, code), elapsed / 1000);
     throw code === 'UND_ERR_HEADERS_TIMEOUT'
       ? new GatewayError('upstream_timeout', `no answer to the upgrade within ${u.timeoutMs} ms`)
       : new GatewayError('upstream_unreachable', `upgrade refused upstream: ${message}`);
   }
+  const elapsed = performance.now() - started;
   if (answer.socket !== undefined) {
-    service.end(instance, 'answered', performance.now() - started);
+    service.metrics?.attempt(instance.id, Attempt.ok, elapsed / 1000);
+    service.end(instance, 'answered', elapsed);
     openTunnel(client, answer, ex.requestId);
     return;
   }
-  service.end(instance, answer.status >= 500 && t.errorAnswersFail ? 'error-answer' : 'answered', performance.now() - started);
+  service.metrics?.attempt(instance.id, answer.status >= 500 ? Attempt.error5xx : Attempt.ok, elapsed / 1000);
+  service.end(instance, answer.status >= 500 && t.errorAnswersFail ? 'error-answer' : 'answered', elapsed);
   ex.bytesOut = relayRefusal(client, answer, ex.requestId);
+}
+
+/** A failed handshake's outcome: an instance that answered it with neither 101 nor a refusal did answer (ok). */
+function tunnelFailure(err: unknown, code: string | undefined): AttemptOutcomeIndex {
+  if (err instanceof TunnelRefused) return Attempt.ok;
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return Attempt.timeout;
+  return code === 'ECONNREFUSED' || code === 'UND_ERR_CONNECT_TIMEOUT' ? Attempt.connectError : Attempt.reset;
 }
 
 /** The first attempt's instance, or the 503 that says why there is none. */

@@ -7,8 +7,10 @@
 
 const POLL_MS = 1000;
 const TOKEN_KEY = 'gatehouse-admin-token';
-/** Attempt outcomes that are not errors of the instance. */
-const ATTEMPT_OK = new Set(['ok']);
+/** Attempt outcomes that are the instance's failures (not the client's aborts, nor attempts the gateway held back). */
+const ATTEMPT_ERRORS = new Set(['5xx', 'timeout', 'connect_error', 'reset']);
+/** Rate-limit outcomes that refused the request (fallback: counted locally while Redis failed; unavailable: a fail-closed 503). */
+const LIMITED = new Set(['limited', 'fallback_limited', 'unavailable']);
 
 let token = takeToken();
 let timer;
@@ -160,7 +162,7 @@ function renderMembers(members) {
       : ['from file'];
     return el('tr', { 'data-member': i.id, 'data-tier': i.tier, 'data-state': i.ready ? 'ready' : 'not-ready' },
       el('td', {}, badge(i.tier, i.tier)),
-      el('td', { title: m.adminUrl || 'this instance' }, `${i.hostname} · pid ${i.pid}`, m.source === 'self' ? el('span', { class: 'muted' }, ' (serving this page)') : ''),
+      el('td', {}, `${i.hostname} · pid ${i.pid} `, el('span', { class: 'muted' }, m.source === 'self' ? `${location.host} (serving this page)` : new URL(m.adminUrl).host)),
       el('td', {}, state),
       el('td', {}, ...config),
       el('td', { class: 'num' }, perSecond(requests)),
@@ -226,7 +228,7 @@ function serviceBlock(g, consul) {
     const ejected = listing.filter((v) => v.status.ejected).length;
     const breakers = listing.map((v) => v.status.breaker);
     const attempts = addRates(views.map((v) => v.member.rate((x) => attemptsOf(x, g.name, inst.id, () => true))));
-    const errors = addRates(views.map((v) => v.member.rate((x) => attemptsOf(x, g.name, inst.id, (o) => !ATTEMPT_OK.has(o)))));
+    const errors = addRates(views.map((v) => v.member.rate((x) => attemptsOf(x, g.name, inst.id, (o) => ATTEMPT_ERRORS.has(o)))));
     const state = instanceState(inst.consul, listing.length, ejected, breakers);
     return el('tr', { 'data-instance': inst.id, 'data-state': state.key },
       el('td', {}, inst.id),
@@ -269,9 +271,9 @@ function renderRateLimits(live) {
     for (const p of m.snapshot.rateLimits) {
       const row = policies.get(p.policy) || { policy: p.policy, admitted: [], limited: [], total: 0 };
       const pick = (keep) => (x) => { const same = x.rateLimits.find((y) => y.policy === p.policy); return same ? sum(same.decisions, keep) : 0; };
-      row.admitted.push(m.rate(pick((o) => o !== 'limited')));
-      row.limited.push(m.rate(pick((o) => o === 'limited')));
-      row.total += p.decisions.limited || 0;
+      row.admitted.push(m.rate(pick((o) => !LIMITED.has(o))));
+      row.limited.push(m.rate(pick((o) => LIMITED.has(o))));
+      row.total += sum(p.decisions, (o) => LIMITED.has(o));
       policies.set(p.policy, row);
     }
   }
