@@ -136,12 +136,14 @@ test('the admin API answers a bearer token only, and shows config (secrets redac
   }
 });
 
-test('without a token the admin API is off (404) on a loopback admin listener; the probes answer', async () => {
+test('without a token the admin API and the dashboard are off (404) on a loopback admin listener; the probes answer', async () => {
   const backend = await startEchoBackend('app');
   const gw = await startGateway({ routes: [{ name: 'app', match: { pathPrefix: '/' }, service: 'app' }], services: { app: { static: [backend.url] } } });
   try {
     for (const base of [gw.edge.addresses.adminUrl, gw.router.addresses.adminUrl]) {
-      assert.equal((await fetch(`${base}/admin/config`, { headers: { authorization: 'Bearer anything-at-all-anything-at-all-0' } })).status, 404);
+      for (const path of ['/admin/config', '/admin/cluster', '/admin/snapshot', '/dashboard', '/dashboard/app.js']) {
+        assert.equal((await fetch(`${base}${path}`, { headers: { authorization: 'Bearer anything-at-all-anything-at-all-0' } })).status, 404, path);
+      }
       assert.equal((await fetch(`${base}/ready`)).status, 200);
     }
   } finally {

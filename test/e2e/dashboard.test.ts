@@ -155,6 +155,11 @@ test('a peer that cannot be reached or refuses the token is shown as such; the r
     },
   });
   try {
+    const page = await fetch(`${single.edge.addresses.adminUrl}/dashboard`);
+    assert.equal(page.status, 200, 'the page itself holds no data: it loads without the token');
+    assert.match(page.headers.get('content-security-policy')!, /default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'.*frame-ancestors 'none'/);
+    assert.equal(page.headers.get('x-content-type-options'), 'nosniff');
+    assert.equal((await fetch(`${single.edge.addresses.adminUrl}/admin/snapshot`)).status, 401);
     const { body } = await cluster(single.edge.addresses.adminUrl);
     assert.equal(body.consul, null, 'no consul section: Consul is not asked');
     assert.equal(body.members.length, 4);
