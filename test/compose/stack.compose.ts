@@ -96,7 +96,7 @@ async function networkOf(id: string): Promise<{ network: string; ip: string; gat
 
 async function dashboard(t: TestContext, s: Stack): Promise<void> {
   const printed = await s.tools('dashboard');
-  const token = /^dashboard\s+\S+\/dashboard#token=(\S+)$/m.exec(printed)?.[1];
+  const token = /^dashboard\s+.+\/dashboard#token=(\S+)$/m.exec(printed)?.[1];
   assert.ok(token, `no dashboard URL with a token in the output of tools dashboard:\n${printed}`);
   const [admin] = await s.project.published('front', 8445);
   assert.ok(admin, 'the front publishes the admin port');
