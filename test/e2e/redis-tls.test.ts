@@ -44,7 +44,7 @@ test('with the CA configured, the edge reaches Redis over TLS and its rate limit
 
 test('without that CA the server\'s certificate is refused: no connection, and the log says why', async () => {
   const logs = new LogCapture();
-  const client = connectRedis({ url: redis.url, keyPrefix: 'gatehouse:', commandTimeoutMs: 100, connectTimeoutMs: 500 }, createLogger('edge', 'info', logs));
+  const client = connectRedis({ url: redis.url, keyPrefix: 'gatehouse:', commandTimeoutMs: 2_000, connectTimeoutMs: 500 }, createLogger('edge', 'info', logs));
   try {
     const down = await waitFor('redis-down logged', async () => logs.records.find((r) => r.event === 'redis-down'), 5_000, 20);
     assert.match(String(down.err), /certificate/i);

@@ -32,7 +32,7 @@ after(async () => {
 
 /** One edge instance: its own request-path and subscriber connections, as in production. */
 async function edge(config: Partial<ApiKeyAuthConfig> = {}) {
-  const settings = { url: redis.url, keyPrefix: 'gatehouse:', commandTimeoutMs: 100, connectTimeoutMs: 500 };
+  const settings = { url: redis.url, keyPrefix: 'gatehouse:', commandTimeoutMs: 2_000, connectTimeoutMs: 500 };
   const conn = connectRedis(settings, log) as Redis;
   const sub = connectRedis(settings, log) as Redis;
   const store = new ApiKeyStore(conn);

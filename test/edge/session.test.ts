@@ -47,7 +47,7 @@ after(async () => { for (const close of owned) await close(); admin.disconnect()
 
 /** One edge: its own Redis connection, session method and a public listener with the endpoints. */
 async function edge(config: SessionAuthConfig = CONFIG) {
-  const conn = connectRedis({ url: redis.url, keyPrefix: 'gatehouse:', commandTimeoutMs: 100, connectTimeoutMs: 500 }, log);
+  const conn = connectRedis({ url: redis.url, keyPrefix: 'gatehouse:', commandTimeoutMs: 2_000, connectTimeoutMs: 500 }, log);
   const store = new SessionStore(conn);
   const method = createSessionMethod(config, store, log);
   const { login, logout } = sessionEndpoints(config, store, METHODS, log);

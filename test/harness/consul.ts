@@ -59,7 +59,7 @@ async function startConsulOnce(extraArgs: readonly string[]): Promise<TestConsul
     if (!res.ok) throw new Error(`consul ${method} ${path}: ${res.status} ${await res.text()}`);
     return res;
   };
-  const start = async () => {
+  const startOnce = async () => {
     proc = spawnOwned(bin, [
       'agent', '-dev', '-bind', '127.0.0.1', '-client', '127.0.0.1', '-node', 'gatehouse-test',
       '-http-port', String(ports.http), '-dns-port', '-1', '-grpc-port', '-1', '-grpc-tls-port', '-1',
@@ -75,6 +75,19 @@ async function startConsulOnce(extraArgs: readonly string[]): Promise<TestConsul
       await proc?.stop('SIGKILL');
       throw new Error(`${err.message}\n${proc?.output()}`);
     });
+  };
+  // A restart (stop, then start) keeps the HTTP port, which the code under test knows; another process may
+  // have taken one of the agent's other ports meanwhile (a busy CI machine), and those can change.
+  const start = async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await startOnce();
+      } catch (err) {
+        const message = (err as Error).message;
+        if (attempt >= 3 || !/address already in use/.test(message) || message.includes(`port ${ports.http}:`) || message.includes(`:${ports.http}:`)) throw err;
+        Object.assign(ports, { serfLan: await freePort(), serfWan: await freePort(), server: await freePort() });
+      }
+    }
   };
   await start();
   return {
