@@ -1,7 +1,7 @@
 // npm run bench:alloc: what each Gatehouse tier allocates per request, and where. Both cases run under
 // wrk with V8's sampling heap profiler preloaded in every tier process (bench/heap-sampler.ts, collected
-// objects included), and each process's sampled bytes are divided by the requests it served, in total and
-// by allocating function. Allocation is counted, not timed, so it holds on a busy machine too.
+// objects included), sampling only the load after a warm-up, and each process's sampled bytes are divided
+// by the requests it served, in total and by allocating function. Allocation is counted, not timed, so it holds on a busy machine too.
 // BENCH_SECONDS sets the load per case (default 10).
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -21,23 +21,27 @@ const tiers = bench.cases.filter((c) => c.id === 'bare' || c.id === 'secured');
 const served = new Map<string, number>();
 try {
   for (const c of tiers) {
-    await wrk(c.url, 3, c.headers); // JIT warm-up, counted too: it is small against the load
-    const warm = await wrk(c.url, seconds, c.headers);
-    served.set(c.id, warm.requests);
-    console.log(`${c.name}: ${Math.round(warm.rps)} req/s over ${seconds} s`);
+    await wrk(c.url, 3, c.headers); // JIT warm-up, before sampling
+    for (const p of Object.values(c.procs)) p.kill('SIGUSR2');
+    await new Promise((r) => setTimeout(r, 200));
+    const load = await wrk(c.url, seconds, c.headers);
+    for (const p of Object.values(c.procs)) p.kill('SIGUSR2');
+    served.set(c.id, load.requests);
+    console.log(`${c.name}: ${Math.round(load.rps)} req/s over ${seconds} s`);
+  }
+  const procs = tiers.flatMap((c) => Object.values(c.procs));
+  for (let waited = 0; readdirSync(dir).filter((f) => f.endsWith('.heapprofile')).length < procs.length && waited < 120; waited++) {
+    await new Promise((r) => setTimeout(r, 1_000));
   }
 } finally {
-  const exits = tiers.flatMap((c) => Object.values(c.procs)).map((p) => new Promise((r) => p.once('exit', r)));
   await bench.stop();
-  await Promise.all(exits);
 }
 
 const roleOf = new Map(tiers.flatMap((c) => Object.entries(c.procs).map(([role, p]) => [String(p.pid), { caseId: c.id, role }])));
 for (const file of readdirSync(dir).filter((f) => f.endsWith('.heapprofile'))) {
   const who = roleOf.get(file.split('.')[0]!);
   if (!who) continue;
-  // The warm-up's requests are in the profile too: about 3 s against `seconds` of load.
-  const requests = (served.get(who.caseId) ?? 0) * (1 + 3 / seconds);
+  const requests = served.get(who.caseId) ?? 0;
   const byFunction = new Map<string, number>();
   let total = 0;
   const walk = (n: HeapNode) => {

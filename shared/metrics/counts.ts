@@ -63,3 +63,73 @@ export class CountedCounter {
     this.rows.delete(row);
   }
 }
+
+/** One series of a CountedHistogram: counts per bucket (the last one past every bound), their sum and count. */
+export class HistogramRow {
+  readonly buckets: Float64Array;
+  sum = 0;
+  count = 0;
+
+  constructor(readonly values: readonly string[], private readonly bounds: readonly number[]) {
+    this.buckets = new Float64Array(bounds.length + 1);
+  }
+
+  observe(value: number): void {
+    const bounds = this.bounds;
+    let i = 0;
+    while (i < bounds.length && value > bounds[i]!) i++;
+    this.buckets[i]!++;
+    this.sum += value;
+    this.count++;
+  }
+}
+
+export interface CountedHistogramOptions {
+  readonly name: string;
+  readonly help: string;
+  readonly labelNames: readonly string[];
+  /** Upper bounds, ascending, in the unit of the name (seconds). */
+  readonly buckets: readonly number[];
+}
+
+/**
+ * A histogram family kept the same way: an observation is a few compares and three increments on a row the
+ * caller holds. prom-client's own child allocated on each observe (about 400 bytes a request in a heap
+ * profile, bench/alloc-profile.ts). It is registered as a metric of its own kind, giving prom-client at
+ * scrape time the series its Histogram would (cumulative _bucket with le, _sum, _count).
+ */
+export class CountedHistogram {
+  private readonly rows = new Set<HistogramRow>();
+  private readonly bounds: readonly number[];
+
+  constructor(registry: Registry, o: CountedHistogramOptions) {
+    this.bounds = [...o.buckets];
+    const rows = this.rows;
+    const les = [...this.bounds.map(String), '+Inf'];
+    const { name, help, labelNames } = o;
+    const view = () => ({
+      name, help, type: 'histogram', aggregator: 'sum',
+      values: [...rows].flatMap((row) => {
+        const labels: Record<string, string> = {};
+        row.values.forEach((v, n) => { labels[labelNames[n]!] = v; });
+        let cumulative = 0;
+        return [
+          ...les.map((le, i) => {
+            cumulative += row.buckets[i]!;
+            return { labels: { ...labels, le }, value: cumulative, metricName: `${name}_bucket` };
+          }),
+          { labels, value: row.sum, metricName: `${name}_sum` },
+          { labels, value: row.count, metricName: `${name}_count` },
+        ];
+      }),
+    });
+    registry.registerMetric({ name, help, get: async () => view(), reset: () => undefined } as unknown as Parameters<Registry['registerMetric']>[0]);
+  }
+
+  /** A new series for these label values (one per name in labelNames); the caller keeps it and observes into it. */
+  row(...values: string[]): HistogramRow {
+    const row = new HistogramRow(values, this.bounds);
+    this.rows.add(row);
+    return row;
+  }
+}

@@ -2,7 +2,8 @@
 // their access line. Must never take a label value from the request itself
 // beyond a bounded set: route names come from config, methods and status
 // classes from fixed lists, so random paths or tokens add no series.
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
+import { CountedCounter, CountedHistogram, type CountRow } from './counts.js';
 
 /** "none": the request matched no route (a 404, or refused before routing). */
 export const NO_ROUTE = 'none';
@@ -14,26 +15,32 @@ const STATUS_CLASSES = ['none', '1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 const BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 interface Series {
-  readonly count: { inc(): void };
+  /** The route and method's row, indexed by status class. */
+  readonly count: CountRow;
   readonly duration: { observe(value: number): void };
 }
 
 /**
- * The children (label-bound series) are created on a route's first request of each method and status
- * class and kept: a request only indexes an array, no label object or hash string is made for the count.
+ * The rows (counts.ts: plain numbers prom-client reads at scrape time) are made on a route's first request
+ * of each method and status class and kept: a request indexes an array and increments numbers, no label
+ * object, hash string or closure is made.
  */
 export class RequestMetrics {
-  private readonly total: Counter<'route' | 'method' | 'status_class'>;
-  private readonly seconds: Histogram<'route' | 'method' | 'status_class'>;
+  private readonly total: CountedCounter;
+  private readonly seconds: CountedHistogram;
+  private readonly countRows = new Map<string, CountRow>();
   private readonly authFailures: Counter<'reason'>;
   private readonly byRoute = new Map<string, (Series | undefined)[]>();
   private readonly byReason = new Map<string, { inc(): void }>();
 
   constructor(registry: Registry) {
-    const labelNames = ['route', 'method', 'status_class'] as const;
-    this.total = new Counter({ name: 'gatehouse_requests_total', help: 'Requests answered, by route name, method and status class.', labelNames, registers: [registry] });
-    this.seconds = new Histogram({
-      name: 'gatehouse_request_duration_seconds', help: 'Time from the request arriving to its response closing.', labelNames, buckets: BUCKETS, registers: [registry],
+    this.total = new CountedCounter(registry, {
+      name: 'gatehouse_requests_total', help: 'Requests answered, by route name, method and status class.',
+      labelNames: ['route', 'method'], closed: { name: 'status_class', values: STATUS_CLASSES },
+    });
+    this.seconds = new CountedHistogram(registry, {
+      name: 'gatehouse_request_duration_seconds', help: 'Time from the request arriving to its response closing.',
+      labelNames: ['route', 'method', 'status_class'], buckets: BUCKETS,
     });
     this.authFailures = new Counter({
       name: 'gatehouse_auth_failures_total', help: 'Requests refused with 401 or 403, by reason (an RFC 6750 error code, no_credential, authz:<rule kind> at the router, unauthorized or forbidden).', labelNames: ['reason'], registers: [registry],
@@ -54,7 +61,7 @@ export class RequestMetrics {
     const statusClass = status >= 100 && status < 600 ? (status / 100) | 0 : 0;
     const slot = methodIndex(method) * STATUS_CLASSES.length + statusClass;
     const series = slots[slot] ?? (slots[slot] = this.seriesOf(name, slot));
-    series.count.inc();
+    series.count.counts[statusClass]!++;
     series.duration.observe(seconds);
     if (status === 401 || status === 403) this.countAuthFailure(authFailure ?? (status === 401 ? 'unauthorized' : 'forbidden'));
   }
@@ -62,7 +69,13 @@ export class RequestMetrics {
   private seriesOf(route: string, slot: number): Series {
     const method = METHODS[(slot / STATUS_CLASSES.length) | 0]!;
     const statusClass = STATUS_CLASSES[slot % STATUS_CLASSES.length]!;
-    return { count: this.total.labels(route, method, statusClass), duration: this.seconds.labels(route, method, statusClass) };
+    const key = `${route}\n${method}`;
+    let count = this.countRows.get(key);
+    if (count === undefined) {
+      count = this.total.row(route, method);
+      this.countRows.set(key, count);
+    }
+    return { count, duration: this.seconds.row(route, method, statusClass) };
   }
 
   private countAuthFailure(reason: string): void {

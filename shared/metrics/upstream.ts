@@ -3,10 +3,10 @@
 // retries by service. The instance label is discovery's id, so its series are
 // dropped at scrape time once discovery no longer lists the instance: churn
 // never grows them. Per attempt, only an array index and one histogram child.
-import { Histogram, type Registry } from 'prom-client';
+import type { Registry } from 'prom-client';
 import type { Instance } from '../discovery/instance.js';
 import type { GatewayError } from '../errors.js';
-import { CountedCounter, type CountRow } from './counts.js';
+import { CountedCounter, CountedHistogram, type CountRow } from './counts.js';
 
 /**
  * What became of an attempt, a closed set: ok (answered below 500), 5xx (answered 500-599), timeout (no
@@ -73,7 +73,7 @@ export class ServiceAttempts {
 export class UpstreamMetrics {
   readonly attempts: CountedCounter;
   readonly retries: CountedCounter;
-  private readonly seconds: Histogram<'service'>;
+  private readonly seconds: CountedHistogram;
   private readonly services = new Map<string, ServiceAttempts>();
   private listed: ListedInstances = () => undefined;
 
@@ -88,9 +88,9 @@ export class UpstreamMetrics {
     this.retries = new CountedCounter(registry, {
       name: 'gatehouse_upstream_retries_total', help: 'Attempts that were retries of a failed one (a connect failure, a reset, or a 502-504), by service.', labelNames: ['service'],
     });
-    this.seconds = new Histogram({
+    this.seconds = new CountedHistogram(registry, {
       name: 'gatehouse_upstream_attempt_duration_seconds', help: 'Time from sending an attempt to its response head, or to its failure, by service.',
-      labelNames: ['service'], buckets: BUCKETS, registers: [registry],
+      labelNames: ['service'], buckets: BUCKETS,
     });
   }
 
@@ -103,7 +103,7 @@ export class UpstreamMetrics {
   service(name: string): ServiceAttempts {
     let s = this.services.get(name);
     if (s === undefined) {
-      s = new ServiceAttempts(name, this, this.seconds.labels(name));
+      s = new ServiceAttempts(name, this, this.seconds.row(name));
       this.services.set(name, s);
     }
     return s;

@@ -59,6 +59,15 @@ test('a 200, a 404 and a 401 are counted by route, method, status class and tier
   assert.equal(durations(router, 'router', 'public', '2xx') - durations(router0, 'router', 'public', '2xx'), 1);
   assert.equal(router.types.get('gatehouse_request_duration_seconds'), 'histogram');
   assert.equal(edge.types.get('gatehouse_requests_total'), 'counter');
+  // The buckets are cumulative, the last (+Inf) is the count, and the sum is the seconds observed.
+  const series = { tier: 'edge', route: 'public', method: 'GET', status_class: '2xx' };
+  const buckets = edge.samples.filter((x) => x.name === 'gatehouse_request_duration_seconds_bucket' && Object.entries(series).every(([k, v]) => x.labels[k] === v));
+  assert.equal(buckets.length, 15);
+  assert.deepEqual(buckets.map((b) => b.value), [...buckets.map((b) => b.value)].sort((a, b) => a - b));
+  assert.equal(buckets.at(-1)!.labels.le, '+Inf');
+  assert.equal(buckets.at(-1)!.value, edge.value('gatehouse_request_duration_seconds_count', series));
+  const sum = edge.value('gatehouse_request_duration_seconds_sum', series)!;
+  assert.ok(sum > 0 && sum < buckets.at(-1)!.value * 10, `sum ${sum}`);
 });
 
 test('a refused API key is counted as invalid_token, never by the key it sent', async () => {
