@@ -19,6 +19,7 @@ import { peerAddress } from './http/peer-address.js';
 import type { RawRequest, RawResponse } from './http/gateway-io.js';
 import { withoutQuery } from './routing/path.js';
 import type { RequestMetrics } from './metrics/requests.js';
+import { LineBuffer } from './log-buffer.js';
 
 const INFO = 30;
 const { chindingsSym, streamSym } = pino.symbols;
@@ -81,6 +82,24 @@ function clientLeft(res: RawResponse): string {
   return res.req.complete ? 'client closed the connection' : 'request body ended early (connection closed)';
 }
 
+/** Where a line is written: straight into the stdout buffer, or into a string for any other destination. */
+interface LineOut {
+  /** Printable ASCII only. */
+  ascii(text: string): void;
+  utf8(text: string): void;
+}
+
+class StringLine implements LineOut {
+  text = '';
+  ascii(text: string): void { this.text += text; }
+  utf8(text: string): void { this.text += text; }
+}
+
+/** Bytes a JSON-escaped value can take at most: \u00XX is six per UTF-16 unit. */
+const ESCAPED_PER_UNIT = 6;
+/** The line's fixed text: names, punctuation, time, numbers. */
+const FIXED_BYTES = 640;
+
 /**
  * status: the one sent to the client, 0 when none was (the field is left out); bytesOut: body bytes
  * written. upgrade: set for a WebSocket handshake, whose reply is a tunnel rather than a response.
@@ -88,53 +107,118 @@ function clientLeft(res: RawResponse): string {
 export function logAccess(log: Logger, ex: Exchange, req: RawRequest, status: number, bytesOut: number, outcome: Outcome, upgrade?: 'websocket'): void {
   if (log.levelVal > INFO) return;
   const internals = log as PinoInternals;
-  const trace = ex.trace;
-  const identity = ex.identity;
-  let line = `{"level":"info","time":"${isoNow(Date.now())}"${internals[chindingsSym] as string},"event":"access"`;
-  if (upgrade !== undefined) line += `,"upgrade":"${upgrade}"`;
-  line += `,"requestId":${quote(ex.requestId)}`;
-  if (trace !== undefined) {
-    line += `,"traceId":"${trace.traceId}","spanId":"${trace.spanId}"`;
-    if (trace.parentSpanId !== undefined) line += `,"parentSpanId":"${trace.parentSpanId}"`;
+  const bindings = internals[chindingsSym] as string;
+  const dest = internals[streamSym] as DestinationStream;
+  const v: LineValues = {
+    method: req.method ?? '',
+    path: ex.path || withoutQuery(req.url ?? '').slice(0, 256),
+    client: ex.forwarded?.clientIp ?? peerAddress(req.socket),
+    auth: ex.authDetail === undefined ? undefined : JSON.stringify(ex.authDetail),
+  };
+  if (dest instanceof LineBuffer && dest.room(FIXED_BYTES + bindings.length + ESCAPED_PER_UNIT * variableLength(ex, v))) {
+    writeLine(dest, bindings, ex, v, status, bytesOut, outcome, upgrade);
+    dest.lineDone();
+    return;
   }
-  line += `,"method":${quote(req.method ?? '')},"path":${quote(ex.path || withoutQuery(req.url ?? '').slice(0, 256))}`;
-  line += field('route', ex.route?.name) + field('service', ex.service) + field('upstream', ex.upstream);
-  if (status !== 0) line += `,"status":${status}`;
-  line += `,"outcome":"${outcome}","bytesOut":${bytesOut},"durationMs":${Math.round((performance.now() - ex.startedAt) * 100) / 100}`;
-  line += `,"client":${quote(ex.forwarded?.clientIp ?? peerAddress(req.socket))}`;
-  if (identity !== undefined) line += field('consumer', identity.consumer) + field('authMethod', identity.method);
-  if (ex.authDetail !== undefined) line += `,"auth":${JSON.stringify(ex.authDetail)}`;
-  if (ex.retries > 0) line += `,"retries":${ex.retries}`;
-  line += `${field('reason', ex.abortReason ?? ex.reason)}}\n`;
-  (internals[streamSym] as DestinationStream).write(line);
+  const line = new StringLine();
+  writeLine(line, bindings, ex, v, status, bytesOut, outcome, upgrade);
+  dest.write(line.text);
 }
 
-function field(name: string, value: string | undefined): string {
-  return value === undefined ? '' : `,"${name}":${quote(value)}`;
+/** The values of a line read from the request, computed once for the size estimate and the line. */
+interface LineValues {
+  readonly method: string;
+  readonly path: string;
+  readonly client: string;
+  readonly auth: string | undefined;
+}
+
+function variableLength(ex: Exchange, v: LineValues): number {
+  const identity = ex.identity;
+  return ex.requestId.length + v.method.length + v.path.length + v.client.length + (v.auth?.length ?? 0)
+    + (ex.route?.name.length ?? 0) + (ex.service?.length ?? 0) + (ex.upstream?.length ?? 0)
+    + (identity === undefined ? 0 : identity.consumer.length + identity.method.length)
+    + ((ex.abortReason ?? ex.reason)?.length ?? 0);
+}
+
+function writeLine(out: LineOut, bindings: string, ex: Exchange, v: LineValues, status: number, bytesOut: number, outcome: Outcome, upgrade: 'websocket' | undefined): void {
+  const trace = ex.trace;
+  const identity = ex.identity;
+  out.ascii('{"level":"info","time":"');
+  writeIso(out, Date.now());
+  out.ascii('"');
+  out.utf8(bindings);
+  out.ascii(',"event":"access"');
+  if (upgrade !== undefined) { out.ascii(',"upgrade":"'); out.ascii(upgrade); out.ascii('"'); }
+  field(out, 'requestId', ex.requestId);
+  if (trace !== undefined) {
+    out.ascii(',"traceId":"'); out.ascii(trace.traceId); out.ascii('","spanId":"'); out.ascii(trace.spanId); out.ascii('"');
+    if (trace.parentSpanId !== undefined) { out.ascii(',"parentSpanId":"'); out.ascii(trace.parentSpanId); out.ascii('"'); }
+  }
+  field(out, 'method', v.method);
+  field(out, 'path', v.path);
+  field(out, 'route', ex.route?.name);
+  field(out, 'service', ex.service);
+  field(out, 'upstream', ex.upstream);
+  if (status !== 0) { out.ascii(',"status":'); out.ascii(String(status)); }
+  out.ascii(',"outcome":"'); out.ascii(outcome);
+  out.ascii('","bytesOut":'); out.ascii(String(bytesOut));
+  out.ascii(',"durationMs":'); out.ascii(String(Math.round((performance.now() - ex.startedAt) * 100) / 100));
+  field(out, 'client', v.client);
+  if (identity !== undefined) { field(out, 'consumer', identity.consumer); field(out, 'authMethod', identity.method); }
+  if (v.auth !== undefined) { out.ascii(',"auth":'); out.utf8(v.auth); }
+  if (ex.retries > 0) { out.ascii(',"retries":'); out.ascii(String(ex.retries)); }
+  field(out, 'reason', ex.abortReason ?? ex.reason);
+  out.ascii('}\n');
+}
+
+/** ,"name":"value" when there is a value; the name is one of ours (ASCII). */
+function field(out: LineOut, name: string, value: string | undefined): void {
+  if (value === undefined) return;
+  out.ascii(',"'); out.ascii(name); out.ascii('":');
+  quoted(out, value);
 }
 
 /** A JSON string literal; JSON.stringify only for the rare value that needs escaping (it was a third of the line's cost). */
-function quote(value: string): string {
+function quoted(out: LineOut, value: string): void {
   for (let i = 0; i < value.length; i++) {
     const c = value.charCodeAt(i);
-    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) return JSON.stringify(value);
+    if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) {
+      out.utf8(JSON.stringify(value));
+      return;
+    }
   }
-  return `"${value}"`;
+  out.ascii('"'); out.ascii(value); out.ascii('"');
 }
 
 // Date#toISOString measured about 1 us a call here; the minute's prefix is
 // formatted once and the seconds and milliseconds appended.
 let minuteStart = -1;
 let minutePrefix = '';
+const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+
+/** now's milliseconds into its minute, the minute's prefix (2026-12-02T20:48:) made current. */
+function intoMinute(now: number): number {
+  if (now < minuteStart || now - minuteStart >= 60_000) {
+    minuteStart = now - (now % 60_000);
+    minutePrefix = new Date(minuteStart).toISOString().slice(0, 17);
+  }
+  return now - minuteStart;
+}
 
 /** The same text as new Date(now).toISOString() (pino's isoTime). */
 export function isoNow(now: number): string {
-  if (now < minuteStart || now - minuteStart >= 60_000) {
-    minuteStart = now - (now % 60_000);
-    minutePrefix = new Date(minuteStart).toISOString().slice(0, 17); // 2026-12-02T20:48:
-  }
-  const ms = now - minuteStart;
-  const seconds = (ms / 1000) | 0;
-  const millis = ms % 1000;
-  return `${minutePrefix}${seconds < 10 ? '0' : ''}${seconds}.${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
+  const line = new StringLine();
+  writeIso(line, now);
+  return line.text;
+}
+
+function writeIso(out: LineOut, now: number): void {
+  const ms = intoMinute(now);
+  out.ascii(minutePrefix);
+  out.ascii(TWO_DIGITS[(ms / 1000) | 0]!);
+  out.ascii('.');
+  out.ascii(THREE_DIGITS[ms % 1000]!);
+  out.ascii('Z');
 }

@@ -2,6 +2,7 @@
 // credentials wherever headers or queries could appear. The access line
 // itself is serialized by access-log.ts into this logger's destination.
 import pino, { type Logger, type DestinationStream } from 'pino';
+import { LineBuffer } from './log-buffer.js';
 
 export type Tier = 'edge' | 'router' | 'dev' | 'backend';
 
@@ -30,10 +31,11 @@ export function createLogger(tier: Tier, level: string, destination?: Destinatio
  * writes went through the libuv thread pool and, under load, left the
  * process's RSS growing by about 20 MB per 50,000 requests (bench/), while a
  * synchronous 4 KiB write costs less CPU. A full stdout pipe then slows the
- * tier down instead of growing its memory. Whatever is buffered is written on exit.
+ * tier down instead of growing its memory. Whatever is buffered is written on
+ * exit. The buffer is ours (log-buffer.ts says why).
  */
 function stdout(): DestinationStream {
-  const dest = pino.destination({ fd: 1, sync: true, minLength: 4096, periodicFlush: 100 } as Parameters<typeof pino.destination>[0]);
+  const dest = new LineBuffer(1);
   process.once('exit', () => { try { dest.flushSync(); } catch { /* stdout already gone */ } });
   return dest;
 }
