@@ -43,10 +43,14 @@ export class Leases {
 
   constructor(private readonly maxKeys = MAX_LEASE_KEYS) {}
 
-  /** Decides from what this edge holds for the caller, or undefined: ask Redis (after waiting(), if set). */
-  decide(key: string, now: number): Decision | undefined {
+  /**
+   * Decides from what this edge holds for the caller, or undefined: ask Redis (after waitFor(), if set).
+   * `woken`: the request waited for a round trip (waitFor) and resumes now, so it no longer counts as queued.
+   */
+  decide(key: string, now: number, woken = false): Decision | undefined {
     const h = this.held.get(key);
     if (h === undefined) return undefined;
+    if (woken && h.waiting > 0) h.waiting--;
     if (h.tokens > 0 && now < h.expiresAt) {
       h.tokens--;
       h.seen++;
@@ -65,19 +69,19 @@ export class Leases {
   }
 
   /**
-   * The round trip already asking for this caller, if any: wait for it, then decide() again. Synchronous when
-   * there is none, so that the caller can ask() in the same tick and no concurrent request asks too.
+   * The round trip already asking for this caller, if any: wait for it, then decide(key, now, true). Synchronous
+   * when there is none, so that the caller can ask() in the same tick and no concurrent request asks too.
    */
   waitFor(key: string): Promise<void> | undefined {
     const h = this.held.get(key);
     if (h?.pending === undefined) return undefined;
     h.waiting++;
-    return h.pending.then(() => { h.waiting--; });
+    return h.pending;
   }
 
   /**
    * What to ask Redis for this request: its own token, the requests waiting behind it, and what the caller's
-   * recent rate would spend in a lease's lifetime. A caller seen for the first time asks for its own token only.
+   * recent rate would spend in half a lease's lifetime. A caller seen for the first time asks for its own token only.
    * The round trip must end in settle(), answered or not.
    */
   ask(key: string, lease: CompiledLease, now: number): { ask: LeaseAsk; settled: () => void } {
@@ -89,7 +93,11 @@ export class Leases {
       this.held.set(key, h);
     }
     h.seen++;
-    const byRate = firstSeen ? 1 : Math.ceil((h.seen * lease.ttlMs) / Math.max(1, now - h.since));
+    // Half a lifetime's worth at the recent rate, over at least a quarter of one: a lease sized to last its
+    // whole life expires unspent at the first slowdown, and a rate taken over a burst's few milliseconds
+    // overshoots (both measured through three real edges: a quarter to a third of a limit lost). So a
+    // lease at most doubles what was seen; the requests queued behind the round trip are asked for as well.
+    const byRate = firstSeen ? 1 : Math.ceil((h.seen * lease.ttlMs) / 2 / Math.max(lease.ttlMs / 4, now - h.since));
     const want = Math.min(lease.maxTokens, Math.max(1 + h.waiting, byRate));
     let settled!: () => void;
     const pending = new Promise<void>((resolve) => { settled = resolve; });
@@ -137,7 +145,7 @@ export class Leases {
   private forget(now: number): void {
     const target = Math.floor(this.maxKeys * 0.75);
     for (const [key, h] of this.held) {
-      if (h.pending === undefined && (h.tokens === 0 || now >= h.expiresAt) && now >= h.refusedUntil) this.held.delete(key);
+      if (h.pending === undefined && h.waiting === 0 && (h.tokens === 0 || now >= h.expiresAt) && now >= h.refusedUntil) this.held.delete(key);
     }
     for (const [key, h] of this.held) {
       if (this.held.size <= target) break;

@@ -114,7 +114,7 @@ async function decideFromLeases(policies: readonly Policy[], keys: readonly stri
       const queued = leases.waitFor(key);
       if (queued === undefined) break;
       await queued;
-      local = leases.decide(key, Date.now());
+      local = leases.decide(key, Date.now(), true);
     }
     if (local !== undefined) {
       decisions[i] = local;

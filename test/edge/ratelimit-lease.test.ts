@@ -100,13 +100,14 @@ test('while Redis is down, tokens already leased are still spent (within the lim
   const e = await edge();
   const windows = [{ name: 'hour', limit: 1_000, periodSeconds: 3600 }];
   // A long lease, so that it is still held when Redis stops whatever the machine's load.
-  const lease = { maxTokens: 20, ttlMs: 10_000 };
+  const lease = { maxTokens: 100, ttlMs: 10_000 };
   const open = leased(windows, { lease, instances: 4 });
   const closed = leased(windows, { lease, onRedisFailure: 'closed' });
   for (const p of [open, closed]) {
-    // The first request of a caller asks for its own token; the second, for a lease sized by the rate seen.
-    for (let i = 0; i < 2; i++) assert.equal((await runStage([p], e.deps, as('outage'))).error, undefined);
-    assert.deepEqual(Array.from(rows(e, p).roundTrips.counts), [2, 0]);
+    // A caller's first request asks for its own token; then each lease asks for twice what was seen since the
+    // last: 1 (exact), then 2 (one leased, spent by the third request), then 4 (three leased, held).
+    for (let i = 0; i < 4; i++) assert.equal((await runStage([p], e.deps, as('outage'))).error, undefined);
+    assert.deepEqual(Array.from(rows(e, p).roundTrips.counts), [3, 1]);
   }
   await redis.stop();
   try {
@@ -115,12 +116,11 @@ test('while Redis is down, tokens already leased are still spent (within the lim
       for (let i = 0; i < count; i++) sent.push(await runStage([p], e.deps, as('outage')));
       return sent.map((s) => s.error?.code ?? 'ok');
     };
-    // 19 leased tokens left (20 granted, the second request spent one).
-    assert.deepEqual(await outcomes(open, 22), Array(22).fill('ok'), 'the lease, then the local share (1,000 / 4)');
-    assert.deepEqual(Array.from(rows(e, open).decisions.counts.slice(0, 3)), [21, 0, 3], '19 from the lease as admitted, 3 by the fallback');
-    assert.deepEqual(Array.from(rows(e, open).roundTrips.counts), [2, 19], 'leased decisions saved their round trips');
-    const strict = await outcomes(closed, 21);
-    assert.deepEqual(strict, [...Array(19).fill('ok'), 'rate_limit_unavailable', 'rate_limit_unavailable'], 'the lease, then 503');
+    assert.deepEqual(await outcomes(open, 6), Array(6).fill('ok'), 'the 3 leased tokens, then the local share (1,000 / 4)');
+    assert.deepEqual(Array.from(rows(e, open).decisions.counts.slice(0, 3)), [7, 0, 3], '3 more from the lease as admitted, 3 by the fallback');
+    assert.deepEqual(Array.from(rows(e, open).roundTrips.counts), [3, 4], 'leased decisions saved their round trips');
+    const strict = await outcomes(closed, 5);
+    assert.deepEqual(strict, ['ok', 'ok', 'ok', 'rate_limit_unavailable', 'rate_limit_unavailable'], 'the lease, then 503');
     assert.equal(rows(e, closed).decisions.counts[Decided.unavailable], 2);
   } finally {
     await redis.start();
@@ -182,7 +182,7 @@ test('an edge spends its leased tokens until they run out or their lifetime ends
   assert.deepEqual(leases.decide('k', Date.now()), { allowed: true, retryAfterMs: 0, remaining: [52], resetMs: [5_990] }, 'its own tokens count as the caller\'s');
   assert.equal(leases.decide('k', Date.now())?.allowed, true);
   const again = leases.ask('k', lease, Date.now());
-  assert.equal(again.ask.want, 60, 'busy: 3 requests in 10 ms, so what 200 ms of that rate would spend');
+  assert.equal(again.ask.want, 6, 'busy: 3 requests in 10 ms ask for 6; a lease at most doubles what was seen');
   leases.granted('k', grant(5), lease, Date.now());
   again.settled();
   t.mock.timers.tick(180);
