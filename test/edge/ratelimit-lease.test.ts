@@ -75,6 +75,18 @@ test('three edges leasing one limit of 300 admit at most 300 of 600 concurrent r
   assert.ok(made < 100, `${made} round trips for 600 requests: concurrent requests wait for one lease instead of asking each`);
 });
 
+test('every window of a leased policy holds across three edges: the second\'s in a burst, then the minute\'s', async () => {
+  const edges = await Promise.all([edge(), edge(), edge()]);
+  const p = leased([{ name: 'second', limit: 50, periodSeconds: 1 }, { name: 'minute', limit: 60, periodSeconds: 60 }], { lease: { maxTokens: 100, ttlMs: 100 } });
+  const burst = () => Promise.all(Array.from({ length: 150 }, (_, i) => runStage([p], edges[i % 3]!.deps, as('windows'))));
+  const first = admittedOf(await burst());
+  assert.ok(first <= 50 && first >= 45, `${first} admitted by a second's window of 50`);
+  await sleep(1_100);
+  const second = admittedOf(await burst());
+  // GCRA refills one a second: the minute's 60, and the one back after the 1.1 s between the bursts.
+  assert.ok(first + second <= 61 && first + second >= 55, `${first} + ${second} admitted by a minute's window of 60`);
+});
+
 test('1,000 consumers each get exactly their own limit across three edges', async () => {
   const edges = await Promise.all([edge(), edge(), edge()]);
   const limit = 6;
