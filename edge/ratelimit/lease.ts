@@ -82,7 +82,7 @@ export class Leases {
   /**
    * What to ask Redis for this request: its own token, the requests waiting behind it, and what the caller's
    * recent rate would spend in half a lease's lifetime. A caller seen for the first time asks for its own token only.
-   * The round trip must end in settle(), answered or not.
+   * The round trip must end in settled(), answered or not: requests queued behind it wait for that.
    */
   ask(key: string, lease: CompiledLease, now: number): { ask: LeaseAsk; settled: () => void } {
     let h = this.held.get(key);
