@@ -8,6 +8,7 @@ import { compilePolicy, type LimiterDeps, type Policy } from './limiter.js';
 import { MemoryStore } from './memory-store.js';
 import { RedisStore } from './redis-store.js';
 import { StoreHealth } from './outage.js';
+import { Leases } from './lease.js';
 import type { RateLimitMetrics } from './metrics.js';
 
 export interface RateLimits {
@@ -16,7 +17,7 @@ export interface RateLimits {
   readonly policies: ReadonlyMap<string, Policy>;
 }
 
-/** The stores and their health: built once per edge, so counts and outage state outlive a reload. */
+/** The stores, their health and the leases held: built once per edge, so counts, leases and outage state outlive a reload. */
 export function rateLimitStores(config: Readonly<EdgeFileConfig>, redis: RedisClient | undefined, log: Logger, metrics?: RateLimitMetrics): LimiterDeps {
   const local = new MemoryStore();
   return {
@@ -25,6 +26,7 @@ export function rateLimitStores(config: Readonly<EdgeFileConfig>, redis: RedisCl
     health: new StoreHealth(log),
     prefix: config.redis?.keyPrefix ?? 'gatehouse:',
     metrics,
+    leases: redis ? new Leases() : undefined,
   };
 }
 

@@ -2,7 +2,9 @@
 // global one and the route's own, in one round trip) and refuse with 429
 // when any window is spent. Replies carry the IETF RateLimit-Policy and
 // RateLimit headers. While the shared store is down, each policy fails open
-// onto a local limiter at this instance's share, or closed with 503.
+// onto a local limiter at this instance's share, or closed with 503. A leased
+// policy (lease.ts) is decided from the tokens this edge holds for the caller
+// when it has some, and asks Redis for more when it has none.
 // Written here rather than as @fastify/rate-limit hooks: that plugin counts
 // one window per hook (several windows would cost several round trips), its
 // store answers a single count, and its hooks attach to fastify routes while
@@ -14,6 +16,7 @@ import { GatewayError } from '../../shared/errors.js';
 import { compileWindows, type CompiledWindow, type Decision, type Hit, type RateLimitStore } from './store.js';
 import type { RateLimitPolicyConfig } from './schema.js';
 import type { StoreHealth } from './outage.js';
+import { compileLease, type CompiledLease, type Leases } from './lease.js';
 import { countDecisions, countRoundTrip, Decided, type PolicyRows, type RateLimitMetrics } from './metrics.js';
 
 export interface Policy {
@@ -24,6 +27,8 @@ export interface Policy {
   readonly localWindows: readonly CompiledWindow[];
   /** RateLimit-Policy header value, built once. */
   readonly policyHeader: string;
+  /** mode: leased; undefined for exact counting. */
+  readonly lease: CompiledLease | undefined;
 }
 
 export function compilePolicy(name: string, config: RateLimitPolicyConfig): Policy {
@@ -32,6 +37,7 @@ export function compilePolicy(name: string, config: RateLimitPolicyConfig): Poli
     name, config, windows,
     localWindows: compileWindows(config.windows, config.instances),
     policyHeader: windows.map((w) => `"${w.name}";q=${w.limit};w=${w.periodMs / 1000}`).join(', '),
+    lease: config.mode === 'leased' ? compileLease(config.lease, config.instances) : undefined,
   };
 }
 
@@ -42,27 +48,27 @@ export interface LimiterDeps {
   readonly prefix: string;
   /** The edge's rate-limit metrics; undefined where none are kept. */
   readonly metrics?: RateLimitMetrics | undefined;
+  /** What this edge holds of leased policies' tokens; undefined where the shared store is local (no Redis). */
+  readonly leases?: Leases | undefined;
 }
 
 export function rateLimit(policies: readonly Policy[], d: LimiterDeps): Stage {
   const policyHeader = policies.map((p) => p.policyHeader).join(', ');
   const rows = d.metrics && policies.map((p) => d.metrics!.policy(p.name));
-  // The memory store of an edge without Redis makes no round trip to count.
+  // The memory store of an edge without Redis makes no round trip to count, and has nothing to lease.
   const roundTrips = d.shared !== d.local;
+  const leases = roundTrips && policies.some((p) => p.lease !== undefined) ? d.leases : undefined;
+  const every = policies.map((_, i) => i);
   return async (ex, request, reply) => {
-    const hits = policies.map((p) => ({ key: keyOf(p, ex, request, d.prefix), windows: p.windows }));
-    let decisions: Decision[];
+    const keys = policies.map((p) => keyOf(p, ex, request, d.prefix));
+    const decisions: Decision[] = new Array<Decision>(policies.length);
+    const asking = leases === undefined ? exactly(policies, keys, every) : await decideFromLeases(policies, keys, leases, decisions);
     let fellBack = false;
-    try {
-      const pending = d.shared.hit(hits);
-      decisions = pending instanceof Promise ? await pending : pending;
-      d.health.succeeded();
-      if (rows !== undefined && roundTrips) countRoundTrip(rows);
-    } catch (err) {
-      fellBack = true;
-      decisions = await fallback(policies, hits, d, err as Error, rows);
+    if (asking.asked.length > 0) fellBack = await askStore(policies, keys, asking, decisions, d, leases, rows);
+    if (rows !== undefined) {
+      if (roundTrips && !fellBack) countRoundTrip(rows, asking.asked.length > 0 ? asking.asked[0] : -1);
+      countDecisions(rows, decisions, fellBack && asking.asked);
     }
-    if (rows !== undefined) countDecisions(rows, decisions, fellBack);
     reply.header('ratelimit-policy', policyHeader);
     reply.header('ratelimit', closestToLimit(policies, decisions));
     const refused = decisions.reduce((ms, x) => (x.allowed ? ms : Math.max(ms, x.retryAfterMs)), -1);
@@ -74,6 +80,78 @@ export function rateLimit(policies: readonly Policy[], d: LimiterDeps): Stage {
       });
     }
   };
+}
+
+/** What a request asks Redis: the policies (indexes), their hits, and the lease round trips to settle once it answers. */
+interface Asking {
+  readonly asked: readonly number[];
+  readonly hits: Hit[];
+  readonly settles: (() => void)[];
+}
+
+function exactly(policies: readonly Policy[], keys: readonly string[], every: readonly number[]): Asking {
+  return { asked: every, hits: policies.map((p, i) => ({ key: keys[i]!, windows: p.windows })), settles: [] };
+}
+
+/**
+ * Decides the leased policies this edge holds tokens (or a standing refusal) for; the others are asked of
+ * Redis. A request finding a round trip in flight for its caller waits for it rather than making its own,
+ * so a burst at one edge costs about two round trips: one alone, one asking for everyone who queued behind it.
+ * A lease is asked for (and its round trip marked in flight) in the same tick as the check that found none.
+ */
+async function decideFromLeases(policies: readonly Policy[], keys: readonly string[], leases: Leases, decisions: Decision[]): Promise<Asking> {
+  const asking: Asking = { asked: [], hits: [], settles: [] };
+  for (let i = 0; i < policies.length; i++) {
+    const p = policies[i]!;
+    const key = keys[i]!;
+    if (p.lease === undefined) {
+      (asking.asked as number[]).push(i);
+      asking.hits.push({ key, windows: p.windows });
+      continue;
+    }
+    let local = leases.decide(key, Date.now());
+    while (local === undefined) {
+      const queued = leases.waitFor(key);
+      if (queued === undefined) break;
+      await queued;
+      local = leases.decide(key, Date.now(), true);
+    }
+    if (local !== undefined) {
+      decisions[i] = local;
+      continue;
+    }
+    const { ask, settled } = leases.ask(key, p.lease, Date.now());
+    (asking.asked as number[]).push(i);
+    asking.hits.push({ key, windows: p.windows, lease: ask });
+    asking.settles.push(settled);
+  }
+  return asking;
+}
+
+/** One round trip for the asked policies; leased ones ask for a lease. Says whether Redis failed (the fallback decided). */
+async function askStore(
+  policies: readonly Policy[], keys: readonly string[], { asked, hits, settles }: Asking, decisions: Decision[],
+  d: LimiterDeps, leases: Leases | undefined, rows: readonly PolicyRows[] | undefined,
+): Promise<boolean> {
+  const sentAt = Date.now();
+  try {
+    const pending = d.shared.hit(hits);
+    const answered = pending instanceof Promise ? await pending : pending;
+    d.health.succeeded();
+    for (let j = 0; j < asked.length; j++) {
+      const i = asked[j]!;
+      decisions[i] = answered[j]!;
+      const lease = policies[i]!.lease;
+      if (leases !== undefined && lease !== undefined) leases.granted(keys[i]!, answered[j]!, lease, sentAt);
+    }
+    return false;
+  } catch (err) {
+    const local = await fallback(asked.map((i) => policies[i]!), hits, d, err as Error, rows);
+    for (let j = 0; j < asked.length; j++) decisions[asked[j]!] = local[j]!;
+    return true;
+  } finally {
+    for (const settled of settles) settled();
+  }
 }
 
 async function fallback(policies: readonly Policy[], hits: Hit[], d: LimiterDeps, err: Error, rows: readonly PolicyRows[] | undefined): Promise<Decision[]> {

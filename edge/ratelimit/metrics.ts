@@ -6,7 +6,7 @@ import { CountedCounter, type CountRow } from '../../shared/metrics/counts.js';
 import type { Decision } from './store.js';
 
 /**
- * admitted / limited: decided by the shared store (Redis, or memory when the edge has no Redis);
+ * admitted / limited: decided by the shared store (Redis, or memory when the edge has no Redis), or from a lease of its tokens;
  * fallback_admitted / fallback_limited: by the local limiter at this edge's share while Redis failed (onRedisFailure: open);
  * unavailable: refused with 503 while Redis failed (a policy of the request has onRedisFailure: closed).
  */
@@ -14,7 +14,8 @@ export const DECISIONS = ['admitted', 'limited', 'fallback_admitted', 'fallback_
 export const Decided = { admitted: 0, limited: 1, fallbackAdmitted: 2, fallbackLimited: 3, unavailable: 4 } as const;
 /**
  * made: a round trip Redis answered (one failed shows as a fallback or unavailable decision instead);
- * saved: a policy decided in another policy's round trip (a request's policies share one pipeline).
+ * saved: a policy decided in another policy's round trip (a request's policies share one pipeline), or
+ * from tokens this edge leased earlier (mode: leased).
  */
 export const ROUND_TRIPS = ['made', 'saved'] as const;
 export const RoundTrip = { made: 0, saved: 1 } as const;
@@ -40,7 +41,7 @@ export class RateLimitMetrics {
       labelNames: ['policy'], closed: { name: 'outcome', values: DECISIONS },
     });
     this.roundTrips = new CountedCounter(registry, {
-      name: 'gatehouse_ratelimit_redis_roundtrips_total', help: 'Redis round trips the rate limiter made for a policy, or saved by deciding it in another policy\'s round trip.',
+      name: 'gatehouse_ratelimit_redis_roundtrips_total', help: 'Redis round trips the rate limiter made for a policy, or saved by deciding it in another policy\'s round trip or from a lease.',
       labelNames: ['policy'], closed: { name: 'result', values: ROUND_TRIPS },
     });
   }
@@ -56,16 +57,20 @@ export class RateLimitMetrics {
   }
 }
 
-/** One round trip carries every policy of the request: made for the first, saved for each other. */
-export function countRoundTrip(rows: readonly PolicyRows[]): void {
-  rows[0]!.roundTrips.counts[RoundTrip.made]!++;
-  for (let i = 1; i < rows.length; i++) rows[i]!.roundTrips.counts[RoundTrip.saved]!++;
+/**
+ * One round trip carries every policy of the request Redis was asked about: made for one (`made`, an index
+ * into rows; -1 when Redis was not asked at all), saved for each other, including those decided from a lease.
+ */
+export function countRoundTrip(rows: readonly PolicyRows[], made = 0): void {
+  for (let i = 0; i < rows.length; i++) rows[i]!.roundTrips.counts[i === made ? RoundTrip.made : RoundTrip.saved]!++;
 }
 
-export function countDecisions(rows: readonly PolicyRows[], decisions: readonly Decision[], fellBack: boolean): void {
+/** fellBack: whether the local fallback decided while Redis failed; a list: which policies it decided (the others had leases). */
+export function countDecisions(rows: readonly PolicyRows[], decisions: readonly Decision[], fellBack: boolean | readonly number[]): void {
   for (let i = 0; i < rows.length; i++) {
     const allowed = decisions[i]!.allowed;
-    const outcome = fellBack ? (allowed ? Decided.fallbackAdmitted : Decided.fallbackLimited) : (allowed ? Decided.admitted : Decided.limited);
+    const local = fellBack === true || (fellBack !== false && fellBack.includes(i));
+    const outcome = local ? (allowed ? Decided.fallbackAdmitted : Decided.fallbackLimited) : (allowed ? Decided.admitted : Decided.limited);
     rows[i]!.decisions.counts[outcome]!++;
   }
 }

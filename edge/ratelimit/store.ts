@@ -13,6 +13,16 @@ export interface Hit {
   /** Hash-tagged key prefix shared by the windows of one policy and one caller. */
   readonly key: string;
   readonly windows: readonly CompiledWindow[];
+  /** Leased mode: tokens to take beyond this request's, if the windows can spare them (lease.ts). */
+  readonly lease?: LeaseAsk | undefined;
+}
+
+export interface LeaseAsk {
+  /** Tokens wanted, this request's included; 1 asks for nothing more. */
+  readonly want: number;
+  readonly ttlMs: number;
+  /** A lease takes at most 1/share of what a window has left: 2 x the edges sharing the limit. */
+  readonly share: number;
 }
 
 export interface Decision {
@@ -22,10 +32,12 @@ export interface Decision {
   /** Per window, in order: requests left now, and ms until fully replenished. */
   readonly remaining: readonly number[];
   readonly resetMs: readonly number[];
+  /** Tokens leased beyond this request's, set only when asked (Hit.lease): spendable for ttlMs. */
+  readonly leased?: number;
 }
 
 export interface RateLimitStore {
-  /** Counts one request against every hit; a refused hit counts against none of its windows. */
+  /** Counts one request against every hit; a refused hit counts against none of its windows. A store may grant no lease. */
   hit(hits: readonly Hit[]): Promise<Decision[]> | Decision[];
 }
 

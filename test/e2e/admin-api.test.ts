@@ -121,7 +121,10 @@ test('the admin API answers a bearer token only, and shows config (secrets redac
     assert.equal(limits.status, 200, limits.text);
     assert.deepEqual(limits.body, {
       global: 'per-ip',
-      policies: [{ name: 'per-ip', key: 'ip', windows: [{ name: 'second', limit: 100, periodSeconds: 1 }], onRedisFailure: 'open', instances: 1 }],
+      policies: [{
+        name: 'per-ip', key: 'ip', windows: [{ name: 'second', limit: 100, periodSeconds: 1 }],
+        mode: 'exact', lease: { maxTokens: 100, ttlMs: 200 }, onRedisFailure: 'open', instances: 1,
+      }],
       store: { kind: 'memory', ok: true, store: 'up' },
     });
     assert.equal((await admin(router, '/admin/ratelimits', ROUTER_TOKEN)).status, 404, 'the router has no rate limits');

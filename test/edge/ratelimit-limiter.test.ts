@@ -5,10 +5,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { pino } from 'pino';
-import type { GatewayReply, GatewayRequest } from '../../shared/http/gateway-io.js';
-import { Exchange } from '../../shared/exchange.js';
-import { GatewayError } from '../../shared/errors.js';
-import type { Identity } from '../../shared/auth-types.js';
 import { compilePolicy, rateLimit, type LimiterDeps, type Policy } from '../../edge/ratelimit/limiter.js';
 import { MemoryStore } from '../../edge/ratelimit/memory-store.js';
 import { StoreHealth } from '../../edge/ratelimit/outage.js';
@@ -16,10 +12,11 @@ import { compileWindows, type Decision, type Hit, type RateLimitStore } from '..
 import type { RateLimitPolicyConfig } from '../../edge/ratelimit/schema.js';
 import { buildRateLimits, rateLimitStores } from '../../edge/ratelimit/build.js';
 import type { Config } from '../../config/schema.js';
+import { runStage as run } from '../harness/rate-limit-stage.js';
 
 const silent = pino({ level: 'silent' });
 const policy = (name: string, over: Partial<RateLimitPolicyConfig> = {}): Policy => compilePolicy(name, {
-  key: 'consumer', windows: [{ name: 'minute', limit: 3, periodSeconds: 60 }], onRedisFailure: 'open', instances: 1, ...over,
+  key: 'consumer', windows: [{ name: 'minute', limit: 3, periodSeconds: 60 }], mode: 'exact', lease: { maxTokens: 100, ttlMs: 200 }, onRedisFailure: 'open', instances: 1, ...over,
 });
 
 /** A store that records what it was asked and answers as told (or fails). */
@@ -34,26 +31,8 @@ class StandIn implements RateLimitStore {
 const down = () => new StandIn(() => Promise.reject(new Error('connection refused')));
 const deps = (shared: RateLimitStore, local: RateLimitStore = new MemoryStore(), health = new StoreHealth(silent)): LimiterDeps => ({ shared, local, health, prefix: 'gh:' });
 
-interface Sent { status?: number; headers: Record<string, string>; error?: GatewayError }
-
-/** Runs the stage once for a caller, and says what the client would see. */
-async function run(policies: Policy[], d: LimiterDeps, caller: { identity?: Partial<Identity>; ip?: string; headers?: Record<string, string> } = {}): Promise<Sent> {
-  const ex = new Exchange('r1');
-  if (caller.identity) ex.identity = { consumer: 'acme', method: 'jwt', scopes: [], roles: [], claims: {}, ...caller.identity };
-  ex.forwarded = { clientIp: caller.ip ?? '192.0.2.1', xForwardedFor: '', proto: 'https', host: 'h', trustedPeer: false };
-  const sent: Sent = { headers: {} };
-  const reply = { header(name: string, value: string) { sent.headers[name] = value; return reply; } } as unknown as GatewayReply;
-  try {
-    await rateLimit(policies, d)(ex, { headers: caller.headers ?? {} } as unknown as GatewayRequest, reply);
-  } catch (err) {
-    assert.ok(err instanceof GatewayError, String(err));
-    sent.error = err;
-  }
-  return sent;
-}
-
 test('RateLimit-Policy lists every window of every policy, once per policy', () => {
-  const p = compilePolicy('tenant', { key: 'ip', windows: [{ name: 'burst', limit: 5, periodSeconds: 10 }, { name: 'daily', limit: 1000, periodSeconds: 86400 }], onRedisFailure: 'open', instances: 4 });
+  const p = policy('tenant', { key: 'ip', windows: [{ name: 'burst', limit: 5, periodSeconds: 10 }, { name: 'daily', limit: 1000, periodSeconds: 86400 }], instances: 4 });
   assert.equal(p.policyHeader, '"burst";q=5;w=10, "daily";q=1000;w=86400');
   assert.deepEqual(p.windows.map((w) => [w.limit, w.periodMs, w.intervalMs]), [[5, 10_000, 2_000], [1000, 86_400_000, 86_400]]);
   assert.deepEqual(p.localWindows.map((w) => w.limit), [1, 250], 'each of 4 instances gets its share while Redis is down');
