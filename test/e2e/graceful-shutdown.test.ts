@@ -168,7 +168,9 @@ test('on SIGTERM the edge turns unready at once, accepts new connections through
       return r;
     }, 5_000, 20);
     t.diagnostic(`after SIGTERM: unready at ${unreadyMs} ms, a new connection served at ${servedAt} ms, refused from ${refusedAt} ms (drain delay ${drainDelayMs} ms)`);
-    assert.ok(unreadyMs < 200, `unready ${unreadyMs} ms after SIGTERM`);
+    // At once: the signal is handled before anything else, so balancers see it within the first half of the
+    // drain delay (usually under 50 ms; 267 ms on a machine at load average 16).
+    assert.ok(unreadyMs < drainDelayMs / 2, `unready ${unreadyMs} ms after SIGTERM`);
     assert.ok(servedAt < drainDelayMs && refusedAt >= drainDelayMs, `served at ${servedAt} ms, refused from ${refusedAt} ms (drain delay ${drainDelayMs} ms)`);
     const done = await inFlight;
     assert.equal(done.status, 200, 'the in-flight request completed');
