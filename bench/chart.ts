@@ -21,7 +21,7 @@ export function renderChart(rows: readonly BenchRow[], subtitle: string): string
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
-    `<text x="${LABEL}" y="18" font-weight="bold">requests/s, median and min-max (wrk, 50 conns; h2: h2load)</text>`,
+    `<text x="${LABEL}" y="18" font-weight="bold">requests/s (median; line: min-max)</text>`,
     `<text x="${cpuX}" y="18" font-weight="bold">CPU-us per request, by process (wrk, flat out)</text>`,
     `<text x="8" y="36" fill="#555">${esc(subtitle)}</text>`,
   ];

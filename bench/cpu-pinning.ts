@@ -4,6 +4,7 @@
 // on a core and a case's CPU per request is its own. Never pins the bench itself.
 import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
+import { existsSync } from 'node:fs';
 
 export type CpuSide = 'load' | 'tested';
 
@@ -36,7 +37,11 @@ export function onCore(side: CpuSide, cmd: string, args: readonly string[]): [st
 export function pinProcess(pid: number | undefined, side: CpuSide): void {
   const p = current();
   if ('off' in p || pid === undefined) return;
-  execFileSync('taskset', ['-a', '-p', '-c', String(p[side]), String(pid)], { stdio: 'ignore' });
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(p[side]), String(pid)], { stdio: 'ignore' });
+  } catch (err) {
+    if (existsSync(`/proc/${pid}`)) throw err; // gone meanwhile (a thread or worker that ended): nothing to pin
+  }
 }
 
 /** For the report: where each side ran. */

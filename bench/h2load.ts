@@ -12,13 +12,22 @@ import type { WrkResult } from './wrk.js';
 /** 10 connections of 10 streams each: 100 requests in flight, against wrk's 50 connections of one. */
 export const H2_CONNECTIONS = 10;
 export const H2_STREAMS = 10;
+/** How long past its duration h2load may take to collect its last answers. */
+const WATCHDOG_SECONDS = 30;
 
 export async function h2load(url: string, seconds: number, headers: readonly string[] = [], signal?: AbortSignal): Promise<WrkResult> {
   assertLoopback(url);
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-h2load-'));
   const log = join(dir, 'requests.log');
   try {
-    const r = await run('h2load', ['-t1', `-c${H2_CONNECTIONS}`, `-m${H2_STREAMS}`, `-D${seconds}`, `--log-file=${log}`, ...headers.flatMap((h) => ['-H', h]), url], { signal, cpu: 'load' });
+    // h2load waits for every stream it started: a server that stops answering (seen once: the node:http2 floor
+    // spinning on its core after a 1 s load) would hold the bench forever. Past the watchdog it is interrupted,
+    // and the case fails, naming why, instead.
+    const watchdog = new AbortController();
+    const timer = setTimeout(() => watchdog.abort(), (seconds + WATCHDOG_SECONDS) * 1000);
+    const r = await run('h2load', ['-t1', `-c${H2_CONNECTIONS}`, `-m${H2_STREAMS}`, `-D${seconds}`, `--log-file=${log}`, ...headers.flatMap((h) => ['-H', h]), url], { signal, interrupt: watchdog.signal, cpu: 'load' })
+      .finally(() => clearTimeout(timer));
+    if (watchdog.signal.aborted) return { ...parseH2load('', ''), errors: 1, errorKinds: { [`h2load unfinished ${WATCHDOG_SECONDS} s after its end`]: 1 } };
     if (r.code !== 0) throw new Error(`h2load exited with ${r.code ?? 'a signal'}: ${r.stderr || r.stdout.slice(-2000)}`);
     let latencies: string;
     try { latencies = readFileSync(log, 'utf8'); } catch { latencies = ''; } // no request completed: no log

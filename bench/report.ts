@@ -68,7 +68,12 @@ export const FLOOR_HOP = { edge: 'first', router: 'second' } as const;
 /** The two-hop floor over the same client protocol as a case. */
 const floorChainOf = (id: CaseId): CaseId => (id.startsWith('h2-') ? 'h2-floor2' : 'floor2');
 
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+/** Of an even count, the mean of the middle two. */
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length === 0 ? 0 : s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
 const spreadOf = (xs: readonly number[]): Spread => [Math.min(...xs), Math.max(...xs)];
 const round2 = (x: number) => Math.round(x * 100) / 100;
 const eachRole = <T>(roles: readonly string[], f: (role: string) => T) => Object.fromEntries(roles.map((r) => [r, f(r)]));
@@ -178,7 +183,7 @@ export function printTable(rows: readonly BenchRow[], goals: readonly Target[], 
     // A failed case's numbers would read as a fast proxy: none are printed.
     if (r.failed) { out(`${r.case.padEnd(50)}  FAILED: ${r.failure}`); continue; }
     const procs = processCells(r).map((p) => `${p.role} ${p.flatOut}, @rate ${p.atRate}, heap ${p.heap}, ${p.rss}MB`).join('; ');
-    out(`${r.case.padEnd(50)}${withSpread(r.rps, r.spread.rps).padStart(22)}${n(r.ratios.rpsVsB1, 6)}${n(r.ratios.rpsVsFloor, 7)}${n(r.ratios.rpsVsExpressGateway, 6)}${n(r.p50ms, 7)}${withSpread(r.p99ms, r.spread.p99ms, 2).padStart(22)} |${n(r.fixedRate.p50ms, 13)}${withSpread(r.fixedRate.p99ms, r.spread.fixedRateP99ms, 2).padStart(22)} | ${procs || '-'}`);
+    out(`${r.case.padEnd(50)}${withSpread(r.rps, r.spread.rps).padStart(22)}${n(r.ratios.rpsVsB1, 6)}${n(r.ratios.rpsVsFloor, 7)}${n(r.ratios.rpsVsExpressGateway, 6)}${n(r.p50ms, 7)}${` ${withSpread(r.p99ms, r.spread.p99ms, 2)}`.padStart(22)} |${n(r.fixedRate.p50ms, 13)}${` ${withSpread(r.fixedRate.p99ms, r.spread.fixedRateP99ms, 2)}`.padStart(22)} | ${procs || '-'}`);
   }
   out('latency in ms, medians of the rounds (min-max over them); closed loop: wrk, 50 keep-alive connections (h2: h2load, 10 connections x 10 streams); fixed rate: vegeta, open loop, the same rate for every case; n/a: the reference case failed');
   for (const r of rows.filter((x) => x.verified.length > 0)) out(`checked before timing, ${r.id}: ${r.verified.join('; ')}`);
