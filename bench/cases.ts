@@ -2,7 +2,10 @@
 // the backend itself, nginx one and two hops, HAProxy, Caddy, the Node floor
 // (one hop, and two with TLS on the first, as the two tiers are),
 // Express Gateway, and Gatehouse bare and secured (its refusals checked
-// before anything is timed). Every process goes through children.ts.
+// before anything is timed); then over HTTP/2 from the client: nginx and the
+// Node floor one TLS hop each, the two-hop floor and both Gatehouse chains.
+// Every process goes through children.ts and runs on its side's core
+// (cpu-pinning.ts): the backend, Redis and Consul beside the load, the rest apart.
 import type { ChildProcess } from 'node:child_process';
 import { Agent, request } from 'undici';
 import { mkdtempSync } from 'node:fs';
@@ -15,14 +18,18 @@ import { ensureExpressGateway, startExpressGateway } from './express-gateway.js'
 import { goTool } from './go-tools.js';
 import { bareConfig, securedConfig, benchToken, securedChecks, type TierPorts } from './gatehouse.js';
 import { verifyChain, type ChainCheck } from './chain-checks.js';
-import { exited, startChild, stderrTail } from './children.js';
+import { commandOf, exited, startChild, stderrTail } from './children.js';
 import { freePort, waitFor, GiveUp } from '../test/harness/ports.js';
 import { ensureDevCertificates } from '../shared/tls/dev-certs.js';
 import { startRedis } from '../test/harness/redis.js';
 import { startConsul } from '../test/harness/consul.js';
 import { stopGroup } from '../test/harness/process.js';
+import { pinProcess, type CpuSide } from './cpu-pinning.js';
+import { withHeapProbe } from './allocations.js';
+import { processTree } from './proc.js';
 
-export type CaseId = 'B0' | 'B1' | 'B2' | 'haproxy' | 'caddy' | 'floor' | 'floor2' | 'express-gateway' | 'bare' | 'secured';
+export type CaseId = 'B0' | 'B1' | 'B2' | 'haproxy' | 'caddy' | 'floor' | 'floor2' | 'express-gateway' | 'bare' | 'secured'
+  | 'h2-nginx' | 'h2-floor' | 'h2-floor2' | 'h2-bare' | 'h2-secured';
 
 export interface Case {
   readonly id: CaseId;
@@ -33,6 +40,12 @@ export interface Case {
   readonly headers?: readonly string[];
   /** The chain checks this case passed before it was measured (chain-checks.ts). */
   readonly verified?: readonly string[];
+  /** 'h2': clients speak HTTP/2 over TLS (h2load flat out, vegeta with HTTP/2 at the fixed rate); else HTTP/1.1. */
+  readonly protocol?: 'h2';
+  /** The roles started with the heap probe (allocations.ts): the Node processes whose allocation per request is measured. */
+  readonly heapProbed?: readonly string[];
+  /** The edge's /metrics, read before and after each flat-out load for its Redis round trips per request. */
+  readonly metricsUrl?: string;
 }
 
 export interface Bench {
@@ -57,36 +70,41 @@ export async function startCases(o: StartOptions = {}): Promise<Bench> {
   const caddyBin = await goTool('caddy', install, signal);
   const egDir = await ensureExpressGateway(install, signal);
   const started: ChildProcess[] = [];
-  const node = (script: string, args: string[], flags: readonly string[] = []) => startChild(process.execPath, [...flags, join(repo, 'dist', script), ...args]);
+  // Every Node process of a case carries the heap probe: the floors' allocations are what the tiers' are compared with.
+  const probe = withHeapProbe();
+  const node = (script: string, args: string[], flags: readonly string[] = []) => startChild(process.execPath, [...probe.flags, ...flags, join(repo, 'dist', script), ...args], probe.env);
   const [redis, consul] = await startBoth(startRedis(), startConsul());
-  const probe = new Agent({ connect: { rejectUnauthorized: false } }); // the bench's own self-signed edge certificate
+  pinProcess(redis.pid(), 'load');
+  pinProcess(consul.pid(), 'load');
+  const client = new Agent({ connect: { rejectUnauthorized: false } }); // the bench's own self-signed edge certificate
   let stopping: Promise<void> | undefined;
-  const stop = () => stopping ??= Promise.all([...started.map((p) => stopGroup(p)), redis.stop(), consul.stop(), probe.close()]).then(() => {});
-  const start = (make: () => Promise<Launched>) => launch(make, probe, started, signal);
+  const stop = () => stopping ??= Promise.all([...started.map((p) => stopGroup(p)), redis.stop(), consul.stop(), client.close()]).then(() => {});
+  const start = (make: () => Promise<Launched>, side: CpuSide = 'tested') => launch(make, client, started, side, signal);
   try {
     const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-'));
     const certs = await ensureDevCertificates(join(dir, 'certs'));
     const backend = await start(async () => {
       const port = await freePort();
       return { case: { id: 'B0', name: 'B0 backend (nginx return 200)', url: url(port), procs: {} }, children: [startNginx('backend', backendServer(port))] };
-    });
+    }, 'load');
     const pB = Number(new URL(backend.url).port);
     await consul.register({ id: 'bench-backend-1', name: 'bench-backend', port: pB });
     const token = await benchToken();
-    const one = (id: CaseId, name: string, role: string, run: (port: number) => ChildProcess) => start(async () => {
+    const one = (id: CaseId, name: string, role: string, run: (port: number) => ChildProcess, o: Pick<Case, 'protocol' | 'heapProbed'> = {}) => start(async () => {
       const port = await freePort();
       const p = run(port);
-      return { case: { id, name, url: url(port), procs: { [role]: p } }, children: [p] };
+      return { case: { id, name, url: o.protocol === 'h2' ? `https://127.0.0.1:${port}/` : url(port), procs: { [role]: p }, ...o }, children: [p] };
     });
-    const gatehouse = async (id: CaseId, name: string, write: (ports: TierPorts) => string, headers?: string[], checks: readonly ChainCheck[] = []) => {
+    const gatehouse = async (id: CaseId, name: string, write: (ports: TierPorts) => string, headers?: string[], checks: readonly ChainCheck[] = [], metered = false) => {
       const c = await start(async () => {
         const ports = await tierPorts();
         const file = write(ports);
         const edge = node('edge/main.js', ['--config', file], tierNodeArgs);
         const router = node('router/main.js', ['--config', file], tierNodeArgs);
-        return { case: { id, name, url: `https://127.0.0.1:${ports.edge}/`, procs: { edge, router }, ...(headers && { headers }) }, children: [edge, router] };
+        const metricsUrl = metered ? { metricsUrl: `http://127.0.0.1:${ports.edgeAdmin}/metrics` } : {};
+        return { case: { id, name, url: `https://127.0.0.1:${ports.edge}/`, procs: { edge, router }, heapProbed: ['edge', 'router'], ...metricsUrl, ...(headers && { headers }) }, children: [edge, router] };
       });
-      return checks.length === 0 ? c : { ...c, verified: await verifyChain(c.name, c.url, checks, probe) };
+      return checks.length === 0 ? c : { ...c, verified: await verifyChain(c.name, c.url, checks, client) };
     };
     const cases: Case[] = [
       backend,
@@ -99,18 +117,30 @@ export async function startCases(o: StartOptions = {}): Promise<Bench> {
       }),
       await one('haproxy', 'HAProxy 1 hop', 'haproxy', (port) => startHaproxy(port, pB)),
       await one('caddy', 'Caddy 1 hop', 'caddy', (port) => startCaddy(caddyBin, port, pB)),
-      await one('floor', 'Node floor (node:http + undici)', 'node', (port) => node('bench/node-floor.js', [String(port), `http://127.0.0.1:${pB}`])),
+      await one('floor', 'Node floor (node:http + undici)', 'node', (port) => node('bench/node-floor.js', [String(port), `http://127.0.0.1:${pB}`]), { heapProbed: ['node'] }),
       // The structural floor of a two-tier Node design, as B2 is nginx's: TLS in, a plain hop, the backend.
       await start(async () => {
         const [p1, p2] = [await freePort(), await freePort()];
         const second = node('bench/node-floor.js', [String(p2), `http://127.0.0.1:${pB}`]);
         const first = node('bench/node-floor.js', [String(p1), `http://127.0.0.1:${p2}`, certs.keyFile, certs.certFile]);
-        return { case: { id: 'floor2', name: 'Node floor 2 hops (TLS, then plain)', url: `https://127.0.0.1:${p1}/`, procs: { first, second } }, children: [first, second] };
+        return { case: { id: 'floor2', name: 'Node floor 2 hops (TLS, then plain)', url: `https://127.0.0.1:${p1}/`, procs: { first, second }, heapProbed: ['first', 'second'] }, children: [first, second] };
       }),
       await one('express-gateway', 'Express Gateway 1 hop', 'eg', (port) => startExpressGateway(egDir, port, pB)),
       await gatehouse('bare', 'Gatehouse bare (TLS edge -> router)', (ports) => bareConfig(dir, ports, certs, pB)),
-      await gatehouse('secured', 'Gatehouse secured (JWT, rate limit, authz, Consul)', (ports) => securedConfig(dir, ports, certs, redis.url, consul.address), [`authorization: Bearer ${token}`], await securedChecks()),
+      await gatehouse('secured', 'Gatehouse secured (JWT, rate limit, authz, Consul)', (ports) => securedConfig(dir, ports, certs, redis.url, consul.address), [`authorization: Bearer ${token}`], await securedChecks(), true),
     ];
+    const overH2 = (id: CaseId, as: CaseId, name: string): Case => {
+      // The same processes, reached over HTTP/2: their chain checks ran over HTTP/1.1, so none are claimed here.
+      const { verified: _checkedOverHttp1, metricsUrl: _readOverHttp1, ...c } = cases.find((x) => x.id === as)!;
+      return { ...c, id, name, protocol: 'h2' };
+    };
+    cases.push(
+      await one('h2-nginx', 'h2: nginx 1 hop (TLS + HTTP/2 in)', 'nginx', (port) => startNginx('h2', proxyServer(port, pB, certs)), { protocol: 'h2' }),
+      await one('h2-floor', 'h2: Node floor 1 hop (node:http2 TLS in)', 'node', (port) => node('bench/node-floor.js', [String(port), `http://127.0.0.1:${pB}`, certs.keyFile, certs.certFile]), { protocol: 'h2', heapProbed: ['node'] }),
+      overH2('h2-floor2', 'floor2', 'h2: Node floor 2 hops'),
+      overH2('h2-bare', 'bare', 'h2: Gatehouse bare'),
+      overH2('h2-secured', 'secured', 'h2: Gatehouse secured'),
+    );
     return { cases, stop };
   } catch (err) {
     await stop();
@@ -133,7 +163,7 @@ interface Launched { readonly case: Case; readonly children: readonly ChildProce
  * child, so another process can take one in between (EADDRINUSE): a case whose process exits before
  * answering is started again on new ports, up to three times.
  */
-async function launch(make: () => Promise<Launched>, probe: Agent, started: ChildProcess[], signal: AbortSignal | undefined): Promise<Case> {
+async function launch(make: () => Promise<Launched>, probe: Agent, started: ChildProcess[], side: CpuSide, signal: AbortSignal | undefined): Promise<Case> {
   for (let attempt = 1; ; attempt++) {
     signal?.throwIfAborted();
     const { case: c, children } = await make();
@@ -142,9 +172,11 @@ async function launch(make: () => Promise<Launched>, probe: Agent, started: Chil
       await waitFor(`${c.name} answering`, () => {
         if (signal?.aborted) throw new GiveUp('the run was aborted');
         const gone = children.find(exited);
-        if (gone) throw new GiveUp(`${gone.spawnargs.slice(0, 3).join(' ')} exited (${gone.exitCode ?? gone.signalCode ?? 'never started'})${stderrTail(gone) ? `: ${stderrTail(gone)}` : ''}`);
+        if (gone) throw new GiveUp(`${commandOf(gone).slice(0, 3).join(' ')} exited (${gone.exitCode ?? gone.signalCode ?? 'never started'})${stderrTail(gone) ? `: ${stderrTail(gone)}` : ''}`);
         return answers(c, probe);
       }, 30_000);
+      // Pinned once it answers: by then nginx has forked its workers, and threads started later follow their process.
+      for (const child of children) for (const pid of processTree(child.pid!)) pinProcess(pid, side);
       return c;
     } catch (err) {
       await Promise.all(children.map((p) => stopGroup(p)));

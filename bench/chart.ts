@@ -2,6 +2,7 @@
 // a static SVG. Written by hand: two bar panels are a few lines of markup,
 // and a charting library would need a browser or a canvas to render them.
 // A failed case gets no bars, only the word, so it never reads as fast.
+// A thin line across each throughput bar spans its rounds' min to max.
 import type { BenchRow } from './report.js';
 
 const ROW = 26, LABEL = 350, PANEL = 300, GAP = 40, TOP = 48;
@@ -13,14 +14,14 @@ export function renderChart(rows: readonly BenchRow[], subtitle: string): string
   const width = LABEL + 2 * PANEL + GAP + 200; // room for the CPU labels right of the bars
   const height = TOP + rows.length * ROW + 24;
   const measured = rows.filter((r) => !r.failed);
-  const maxRps = Math.max(...measured.map((r) => r.rps), 1);
+  const maxRps = Math.max(...measured.map((r) => r.spread.rps[1]), 1);
   const cpuTotal = (r: BenchRow) => Object.values(r.cpuUsPerRequest).reduce((a, b) => a + b, 0);
   const maxCpu = Math.max(...measured.map(cpuTotal), 1);
   const cpuX = LABEL + PANEL + GAP;
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
-    `<text x="${LABEL}" y="18" font-weight="bold">requests/s (wrk, 50 connections)</text>`,
+    `<text x="${LABEL}" y="18" font-weight="bold">requests/s (median; line: min-max)</text>`,
     `<text x="${cpuX}" y="18" font-weight="bold">CPU-us per request, by process (wrk, flat out)</text>`,
     `<text x="8" y="36" fill="#555">${esc(subtitle)}</text>`,
   ];
@@ -32,7 +33,9 @@ export function renderChart(rows: readonly BenchRow[], subtitle: string): string
       return;
     }
     const w = (r.rps / maxRps) * PANEL;
-    parts.push(`<rect x="${LABEL}" y="${y + 3}" width="${w.toFixed(1)}" height="${ROW - 8}" fill="${COLORS[0]}"/>`, `<text x="${(LABEL + w + 4).toFixed(1)}" y="${y + 15}">${r.rps}</text>`);
+    const [min, max] = r.spread.rps.map((x) => LABEL + (x / maxRps) * PANEL);
+    parts.push(`<rect x="${LABEL}" y="${y + 3}" width="${w.toFixed(1)}" height="${ROW - 8}" fill="${COLORS[0]}"/>`, `<text x="${(Math.max(LABEL + w, max!) + 4).toFixed(1)}" y="${y + 15}">${r.rps}</text>`);
+    if (max! > min!) parts.push(`<line x1="${min!.toFixed(1)}" x2="${max!.toFixed(1)}" y1="${y + ROW / 2 - 1}" y2="${y + ROW / 2 - 1}" stroke="#222" stroke-width="2"/>`);
     let x = cpuX;
     Object.entries(r.cpuUsPerRequest).forEach(([role, us], k) => {
       const seg = (us / maxCpu) * PANEL;

@@ -4,6 +4,7 @@
 // or stderr: a straggler holding a test runner's pipe keeps the runner waiting.
 import type { ChildProcess } from 'node:child_process';
 import { spawnGroup, stopGroup } from '../test/harness/process.js';
+import { onCore, type CpuSide } from './cpu-pinning.js';
 
 /** How much of a child's stderr is kept for the error that names it. */
 const TAIL_CHARS = 4096;
@@ -25,6 +26,9 @@ export function stderrTail(child: ChildProcess): string {
   return tails.get(child)?.().trim() ?? '';
 }
 
+/** The command a child runs, as started (without the taskset in front of it). */
+export const commandOf = (child: ChildProcess): string[] => (child.spawnargs[0] === 'taskset' ? child.spawnargs.slice(3) : child.spawnargs);
+
 /** Whether a child is gone, or never started. */
 export const exited = (child: ChildProcess): boolean => child.pid === undefined || child.exitCode !== null || child.signalCode !== null;
 
@@ -37,6 +41,8 @@ export interface RunOptions {
   readonly signal?: AbortSignal | undefined;
   /** Sends SIGINT to the child when aborted, and resolves as usual: for a command that ends cleanly on it (vegeta attack without a duration). */
   readonly interrupt?: AbortSignal | undefined;
+  /** The core to run on (cpu-pinning.ts): a load generator gives 'load'; unset, the child is not pinned (an installer). */
+  readonly cpu?: CpuSide;
 }
 
 export interface Ended {
@@ -56,7 +62,7 @@ export async function runToEnd(cmd: string, args: readonly string[], o: RunOptio
 /** The same, resolving however the command exits, for a caller that reads its exit code (wrk). */
 export function run(cmd: string, args: readonly string[], o: RunOptions = {}): Promise<Ended> {
   o.signal?.throwIfAborted();
-  const child = spawnGroup(cmd, args, { stdio: [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  const child = spawnGroup(...(o.cpu ? onCore(o.cpu, cmd, args) : [cmd, [...args]] as const), { stdio: [o.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   const out: Buffer[] = [];
   let tail = '';
   child.stdout!.on('data', (b: Buffer) => out.push(b));

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { startChild } from './children.js';
+import type { DevCertificates } from '../shared/tls/dev-certs.js';
 
 const BODY = '{"ok":true,"service":"bench"}';
 
@@ -31,5 +32,6 @@ export function startNginx(name: string, server: string): ChildProcess {
 
 export const backendServer = (port: number) => `server { listen 127.0.0.1:${port}; location / { default_type application/json; return 200 '${BODY}'; } }`;
 
-export const proxyServer = (port: number, upstream: number) => `upstream up { server 127.0.0.1:${upstream}; keepalive 64; }
-  server { listen 127.0.0.1:${port}; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } }`;
+/** With a certificate, the listener is TLS with HTTP/2 (and HTTP/1.1 by ALPN); the upstream is plain HTTP/1.1 keep-alive either way. */
+export const proxyServer = (port: number, upstream: number, tls?: Pick<DevCertificates, 'keyFile' | 'certFile'>) => `upstream up { server 127.0.0.1:${upstream}; keepalive 64; }
+  server { listen 127.0.0.1:${port}${tls ? ` ssl http2; ssl_certificate ${tls.certFile}; ssl_certificate_key ${tls.keyFile}` : ''}; location / { proxy_pass http://up; proxy_http_version 1.1; proxy_set_header Connection ""; } }`;

@@ -1,20 +1,25 @@
-// npm run bench: every case on loopback in one run, interleaved round by
-// round (median of rounds), each measured closed-loop (wrk, 50 keep-alive
-// connections, CPU per request and peak RSS of every proxy process) and
-// open-loop at one fixed rate for all (vegeta). The secured chain's refusals
-// are checked before anything is timed (cases.ts). Prints the table and the
-// targets, every failed case as FAILED; saves JSON under bench/results/ and
-// the README's chart. Exits 1 when a case failed.
+// npm run bench: every case on loopback in one run, the load generators and
+// the processes under test on separate cores, interleaved round by round
+// (medians of the rounds, with their spread), each measured closed-loop (wrk,
+// 50 keep-alive connections, or h2load over HTTP/2; CPU per request, heap
+// allocation per request and peak RSS of every proxy process) and open-loop at
+// one fixed rate for all (vegeta). The secured chain's refusals are checked
+// before anything is timed (cases.ts). Prints the table and the targets, every
+// failed case as FAILED; saves JSON under bench/results/, the chart
+// (docs/bench.svg) and the table (docs/benchmarks.md). Exits 1 when a case failed.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { cpus } from 'node:os';
+import { H2_CONNECTIONS, H2_STREAMS } from './h2load.js';
 import { startCases, type CaseId } from './cases.js';
-import { closedLoop, fixedRate, type ClosedLoopSample, type FixedRateSample } from './measure.js';
-import { againstTwoHopFloor, medianRows, printTable, targets, targetsOfTwoHopFloor, type BenchRow } from './report.js';
+import { closedLoop, fixedRate, load, type ClosedLoopSample, type FixedRateSample } from './measure.js';
+import { medianRows, printTable, targets, type BenchRow } from './report.js';
 import { renderChart } from './chart.js';
+import { renderMarkdown, writeBetweenMarkers } from './markdown.js';
 import { goTool } from './go-tools.js';
-import { wrk, type WrkResult } from './wrk.js';
+import type { WrkResult } from './wrk.js';
 import { resetPeakRss } from './proc.js';
+import { pinningNote } from './cpu-pinning.js';
 
 const repo = resolve(new URL('../..', import.meta.url).pathname);
 
@@ -33,7 +38,7 @@ export interface BenchOptions {
 }
 
 export async function runBench(o: BenchOptions = {}): Promise<BenchRow[]> {
-  const rounds = o.rounds ?? Number(process.env.BENCH_ROUNDS ?? 3);
+  const rounds = o.rounds ?? Number(process.env.BENCH_ROUNDS ?? 5);
   const seconds = o.seconds ?? Number(process.env.BENCH_SECONDS ?? 5);
   const warmup = o.warmupSeconds ?? Number(process.env.BENCH_WARMUP ?? 5);
   const { install = true, signal } = o;
@@ -47,7 +52,7 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchRow[]> {
     const open = new Map<CaseId, FixedRateSample[]>(bench.cases.map((c) => [c.id, []]));
     const warmups = new Map<CaseId, WrkResult[]>(bench.cases.map((c) => [c.id, []]));
     let rate = o.rate ?? (Number(process.env.BENCH_RATE) || undefined);
-    for (const c of bench.cases) warmups.get(c.id)!.push(await wrk(c.url, warmup, c.headers, undefined, signal));
+    for (const c of bench.cases) warmups.get(c.id)!.push(await load(c, warmup, signal));
     for (const c of bench.cases) for (const p of Object.values(c.procs)) resetPeakRss(p.pid!);
     for (let round = 1; round <= rounds; round++) {
       for (const c of bench.cases) closed.get(c.id)!.push(await closedLoop(c, seconds, signal));
@@ -57,6 +62,7 @@ export async function runBench(o: BenchOptions = {}): Promise<BenchRow[]> {
     }
     const rows = medianRows(bench.cases, closed, open, warmups);
     const goals = targets(rows);
+    console.log(`pinning: ${pinningNote()}`);
     printTable(rows, goals);
     if (o.save ?? true) save(rows, goals, { rounds, seconds, rate: rate! });
     return rows;
@@ -79,13 +85,18 @@ function save(rows: readonly BenchRow[], goals: ReturnType<typeof targets>, run:
   mkdirSync(dir, { recursive: true });
   const at = new Date().toISOString();
   const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.version };
-  const json = JSON.stringify({ at, machine, ...run, connections: 50, rows, targets: goals, againstTwoHopFloor: againstTwoHopFloor(rows), twoHopFloorTargets: targetsOfTwoHopFloor(rows) }, null, 2);
+  const pinning = pinningNote();
+  const json = JSON.stringify({ at, machine, ...run, pinning, connections: 50, h2: { connections: H2_CONNECTIONS, streams: H2_STREAMS }, rows, targets: goals }, null, 2);
   const file = join(dir, `${at.replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, json);
   writeFileSync(join(dir, 'latest.json'), json);
+  const markdown = renderMarkdown(rows, goals, { at, machine: `${machine.cpus} cores, ${machine.model}, Node ${machine.node}`, ...run, pinning });
+  writeFileSync(join(dir, 'latest.md'), `${markdown}\n`);
+  const docs = join(repo, 'docs/benchmarks.md');
+  const table = writeBetweenMarkers(docs, markdown) ? 'docs/benchmarks.md' : `bench/results/latest.md (no markers in ${docs})`;
   mkdirSync(join(repo, 'docs'), { recursive: true });
-  writeFileSync(join(repo, 'docs/bench.svg'), renderChart(rows, `${at.slice(0, 10)}, ${machine.cpus} cores, ${run.rounds} rounds x ${run.seconds} s, median; Node ${machine.node}`));
-  console.log(`results: ${file}; chart: docs/bench.svg`);
+  writeFileSync(join(repo, 'docs/bench.svg'), renderChart(rows, `${at.slice(0, 10)}, ${machine.cpus} cores, ${run.rounds} rounds x ${run.seconds} s, median; Node ${machine.node}; ${pinning.startsWith('not') ? 'not pinned' : 'load and tested processes on separate cores'}`));
+  console.log(`results: ${file}; chart: docs/bench.svg; table: ${table}`);
 }
 
 if (process.argv[1]?.endsWith('bench/run.js')) {

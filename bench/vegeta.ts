@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { assertLoopback } from './loopback.js';
 import { runToEnd } from './children.js';
+import type { CpuSide } from './cpu-pinning.js';
 
 export const RAMP_SECONDS = 1;
 const MAX_CONNECTIONS = 50;
@@ -28,8 +29,9 @@ export interface CountedLoad extends OpenLoopResult {
   readonly seconds: number;
 }
 
-export async function openLoop(bin: string, url: string, rate: number, seconds: number, headers: readonly string[] = [], signal?: AbortSignal): Promise<OpenLoopResult> {
-  return attack(bin, [url], rate, [`-duration=${seconds + RAMP_SECONDS}s`], headers, { signal });
+/** http2: over HTTP/2 (TLS with ALPN), its streams multiplexed on the same at most 50 connections. */
+export async function openLoop(bin: string, url: string, rate: number, seconds: number, headers: readonly string[] = [], signal?: AbortSignal, http2 = false): Promise<OpenLoopResult> {
+  return attack(bin, [url], rate, [`-duration=${seconds + RAMP_SECONDS}s`], headers, { signal, cpu: 'load', http2 });
 }
 
 /**
@@ -40,16 +42,16 @@ export async function openLoopUntil(bin: string, urls: readonly string[], rate: 
   return attack(bin, urls, rate, ['-duration=0'], [], { signal, interrupt: until });
 }
 
-async function attack(bin: string, urls: readonly string[], rate: number, duration: readonly string[], headers: readonly string[], o: { signal?: AbortSignal | undefined; interrupt?: AbortSignal }): Promise<CountedLoad> {
+async function attack(bin: string, urls: readonly string[], rate: number, duration: readonly string[], headers: readonly string[], o: { signal?: AbortSignal | undefined; interrupt?: AbortSignal; cpu?: CpuSide; http2?: boolean }): Promise<CountedLoad> {
   for (const url of urls) assertLoopback(url);
   const dir = mkdtempSync(join(tmpdir(), 'gatehouse-bench-vegeta-'));
   const out = join(dir, 'results.bin');
   try {
-    // HTTP/1.1 keep-alive like wrk (Go would otherwise negotiate HTTP/2 with the TLS edge), and at most
+    // HTTP/1.1 keep-alive like wrk unless the case is an HTTP/2 one (Go would otherwise negotiate HTTP/2 with the TLS edge), and at most
     // wrk's 50 connections: an unbounded client opens a connection per stalled request, and against a
     // TLS listener the handshakes of that burst swamp what is measured. The first second opens the
     // connections and is left out of the percentiles (not of the errors).
-    await runToEnd(bin, ['attack', `-rate=${rate}/1s`, ...duration, '-insecure', '-http2=false', '-keepalive=true',
+    await runToEnd(bin, ['attack', `-rate=${rate}/1s`, ...duration, '-insecure', `-http2=${o.http2 ?? false}`, '-keepalive=true',
       '-workers=10', `-max-workers=${MAX_CONNECTIONS}`, `-connections=${MAX_CONNECTIONS}`, `-max-connections=${MAX_CONNECTIONS}`,
       ...headers.flatMap((h) => ['-header', h]), `-output=${out}`], { input: urls.map((u) => `GET ${u}\n`).join(''), ...o });
     return summarize(await runToEnd(bin, ['encode', '-to', 'json', out], { signal: o.signal }), rate);

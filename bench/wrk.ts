@@ -20,7 +20,7 @@ export async function wrk(url: string, seconds: number, headers: readonly string
   // wrk's default 2 s timeout measures wrk's own scheduling as much as the server on a loaded 2-core machine
   // (a stalled wrk thread once found all 50 requests "timed out" in a 1 s run): a slow answer counts in the
   // latency figures, and only one over 10 s is an error.
-  const r = await run('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '--latency', ...headers.flatMap((h) => ['-H', h]), '-s', new URL('../../bench/wrk-percentiles.lua', import.meta.url).pathname, url], { signal });
+  const r = await run('wrk', ['-t2', `-c${connections}`, `-d${seconds}s`, '--timeout', '10s', '--latency', ...headers.flatMap((h) => ['-H', h]), '-s', new URL('../../bench/wrk-percentiles.lua', import.meta.url).pathname, url], { signal, cpu: 'load' });
   if (r.code === 0) return parseWrk(r.stdout);
   // wrk tries one connection first and exits 1 when it is refused: the case failed, not the bench.
   if (/unable to connect/.test(r.stderr)) return { ...parseWrk(''), errors: 1, errorKinds: { 'wrk unable to connect': 1 } };

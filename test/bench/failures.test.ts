@@ -72,7 +72,7 @@ test('nginx in front of a killed backend is FAILED: every 502 counts, and no tar
     const rows = wholeRun(row);
     const goals = targets(rows);
     const reading = goals.filter((g) => g.name.startsWith('secured'));
-    assert.equal(reading.length, 8, 'four CPU ratios, throughput, p99 and two RSS limits');
+    assert.equal(reading.length, 12, 'four CPU ratios, throughput against bare and Express Gateway, p99, two allocation and two RSS limits, Redis round trips');
     for (const g of reading) assert.ok(g.unmeasured === 'secured failed' && !g.met && Number.isNaN(g.measured), JSON.stringify(g));
     for (const g of goals.filter((x) => !x.name.startsWith('secured'))) assert.ok(g.unmeasured === undefined && Number.isFinite(g.measured), JSON.stringify(g));
     const lines: string[] = [];
@@ -90,12 +90,13 @@ function wholeRun(failed: BenchRow): BenchRow[] {
   const roles = (id: CaseId) => (id === 'bare' ? ['edge', 'router'] : id === 'floor2' ? ['first', 'second'] : ['node']);
   const byRole = (id: CaseId, x: number) => Object.fromEntries(roles(id).map((r) => [r, x]));
   const healthy = (id: CaseId): [ClosedLoopSample, FixedRateSample] => [
-    { requests: 5000, rps: 5000, p50ms: 1, p99ms: 2, p999ms: 3, errors: 0, errorKinds: {}, cpuUsPerRequest: byRole(id, 100), rssMb: byRole(id, 60) },
+    { requests: 5000, rps: 5000, p50ms: 1, p99ms: 2, p999ms: 3, errors: 0, errorKinds: {}, cpuUsPerRequest: byRole(id, 100), rssMb: byRole(id, 60), heapKbPerRequest: byRole(id, 20) },
     { rate: 50, p50ms: 1, p99ms: 2, p999ms: 3, errors: 0, errorKinds: {}, cpuUsPerRequest: byRole(id, 300) },
   ];
-  const cases = ids.filter((id) => id !== 'secured').map((id): Case => ({ id, name: id, url: 'http://127.0.0.1:1/', procs: Object.fromEntries(roles(id).map((r) => [r, { pid: 1 }])) as Case['procs'] }));
+  const cases = ids.filter((id) => id !== 'secured').map((id): Case => ({ id, name: id, url: 'http://127.0.0.1:1/', procs: Object.fromEntries(roles(id).map((r) => [r, { pid: 1 }])) as Case['procs'], heapProbed: roles(id) }));
   const rows = medianRows(cases, new Map(cases.map((c) => [c.id, [healthy(c.id)[0]]])), new Map(cases.map((c) => [c.id, [healthy(c.id)[1]]])));
-  return [...rows, { ...failed, cpuUsPerRequest: { edge: 50, router: 50 }, rssMb: { edge: 50, router: 50 }, fixedRate: { ...failed.fixedRate, cpuUsPerRequest: { edge: 50, router: 50 } }, ratios: { ...failed.ratios, cpuVsFloor: { edge: 0.5, router: 0.5 }, cpuVsFloorAtFixedRate: { edge: 0.2, router: 0.2 }, rpsVsExpressGateway: 9 } }];
+  const tiers = (x: number) => ({ edge: x, router: x });
+  return [...rows, { ...failed, cpuUsPerRequest: tiers(50), rssMb: tiers(50), heapKbPerRequest: tiers(20), redisRoundTripsPerRequest: 0, fixedRate: { ...failed.fixedRate, cpuUsPerRequest: tiers(50) }, ratios: { ...failed.ratios, cpuVsFloor: tiers(0.5), cpuVsFloorAtFixedRate: tiers(0.2), cpuVsFloorHop: tiers(0.5), cpuVsFloorHopAtFixedRate: tiers(0.2), rpsVsExpressGateway: 9 } }];
 }
 
 test('a chain that admits a bad token, or refuses it with the wrong error code, stops the bench naming the check', { timeout: 30_000 }, async () => {
