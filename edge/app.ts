@@ -25,6 +25,7 @@ import { guardSlowClients } from './slow-clients.js';
 import { buildRateLimits, rateLimitStores, type RateLimits } from './ratelimit/build.js';
 import { RateLimitMetrics } from './ratelimit/metrics.js';
 import { isDeepStrictEqual } from 'node:util';
+import type { Server as TlsServer } from 'node:tls';
 import type { Stage } from '../shared/exchange.js';
 import type { EdgeAuth } from './auth/methods.js';
 import { changedPaths, holdPaths, type FieldPath } from '../shared/config/field-paths.js';
@@ -111,6 +112,8 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger, role: W
   limitConnectionsPerClient(app.server, ec.limits.maxConnectionsPerClient, trust, log, 'https');
   const proxyProtocol = ec.listen.proxyProtocol && acceptProxyProtocol(app.server, ec.listen.proxyProtocol, log);
   certificates.attach(app.server as unknown as SecureContextTarget);
+  // Workers share ticket keys: a client resumes its TLS session on whichever worker takes its next connection.
+  if (role.ticketKeys) (app.server as unknown as TlsServer).setTicketKeys(role.ticketKeys);
   certificates.startWatching();
   const sessions = trackHttp2Sessions(app.server);
   limitStreamResets(app.server, ec.limits.maxStreamResets, ec.limits.streamResetWindowMs, log);

@@ -43,6 +43,8 @@ export interface WorkerRole {
   readonly registers: boolean;
   /** What GET /metrics serves given this process's registry: the registry itself, or the whole worker group's. */
   exposition(registry: Registry): MetricsExposition;
+  /** TLS session ticket keys shared by the group; a single process keeps the random ones Node makes. */
+  readonly ticketKeys?: Buffer | undefined;
 }
 
 /** A tier running as one process, as tests and the embedded default build it. */

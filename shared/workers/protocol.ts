@@ -4,6 +4,11 @@ import type { Registry } from 'prom-client';
 
 /** The environment variable that makes a forked tier process a worker, and names its slot (0..N-1). */
 export const WORKER_ENV = 'GATEHOUSE_WORKER';
+/**
+ * The TLS session ticket keys every worker of one supervisor shares (base64, 48 bytes), so a client resumes its
+ * session whichever worker the kernel hands its next connection. Read and removed from the environment at once.
+ */
+export const TICKET_KEYS_ENV = 'GATEHOUSE_WORKER_TICKET_KEYS';
 
 /** One registry's metrics as prom-client's getMetricsAsJSON() gives them. */
 export type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;

@@ -3,12 +3,13 @@
 // receiving), replaces one that dies (with backoff), forwards SIGHUP, and on SIGTERM/SIGINT has every worker
 // drain and exits 0 if all drained, 1 if any cut requests. It serves no traffic and builds no tier itself.
 import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { ShutdownConfig } from '../shutdown-schema.js';
 import type { WorkersSetting } from './schema.js';
-import { WORKER_ENV, type MetricsJson, type ToSupervisor, type ToWorker } from './protocol.js';
+import { TICKET_KEYS_ENV, WORKER_ENV, type MetricsJson, type ToSupervisor, type ToWorker } from './protocol.js';
 
 // Beyond drainDelayMs + timeoutMs, as shared/main.ts allows a single process.
 const SHUTDOWN_SLACK_MS = 10_000;
@@ -55,6 +56,8 @@ export function superviseWorkers(o: SupervisorOptions): void {
   let stopping = false;
   let cut = false;
   let nextId = 0;
+  // Node's own length for ticket keys; made once, so a replacement worker resumes the sessions its predecessor issued.
+  const ticketKeys = randomBytes(48).toString('base64');
   const collecting = new Map<number, (m: MetricsJson) => void>();
 
   const exit = (code: number) => { log.flush(); process.exit(code); };
@@ -62,7 +65,7 @@ export function superviseWorkers(o: SupervisorOptions): void {
   const killAll = () => { for (const s of slots) s.child?.kill('SIGKILL'); };
 
   function spawn(slot: Slot): void {
-    const child = fork(process.argv[1]!, process.argv.slice(2), { env: { ...process.env, [WORKER_ENV]: String(slot.index) }, execArgv: process.execArgv });
+    const child = fork(process.argv[1]!, process.argv.slice(2), { env: { ...process.env, [WORKER_ENV]: String(slot.index), [TICKET_KEYS_ENV]: ticketKeys }, execArgv: process.execArgv });
     slot.child = child;
     slot.startedAt = Date.now();
     log.info({ event: 'worker-started', worker: slot.index, pid: child.pid }, `worker ${slot.index} started`);

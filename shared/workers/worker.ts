@@ -4,7 +4,7 @@
 import { AggregatorRegistry, type Registry } from 'prom-client';
 import type { WorkerRole } from '../runtime.js';
 import type { ListeningAddresses } from '../runtime.js';
-import { WORKER_ENV, type MetricsJson, type ToSupervisor, type ToWorker } from './protocol.js';
+import { TICKET_KEYS_ENV, WORKER_ENV, type MetricsJson, type ToSupervisor, type ToWorker } from './protocol.js';
 
 // A scrape waits this long for the supervisor's gathering (which itself waits at most GATHER_TIMEOUT_MS per worker).
 const GROUP_METRICS_TIMEOUT_MS = 5_000;
@@ -29,7 +29,10 @@ export class WorkerChannel {
   private readonly waiting = new Map<number, (metrics: readonly MetricsJson[]) => void>();
 
   constructor(readonly slot: number) {
+    const ticketKeys = process.env[TICKET_KEYS_ENV];
+    delete process.env[TICKET_KEYS_ENV]; // a secret: no process this one starts inherits it
     this.role = {
+      ticketKeys: ticketKeys === undefined ? undefined : Buffer.from(ticketKeys, 'base64'),
       reusePort: true,
       // Slot 0 exists for the group's whole life (a dead worker 0 is replaced in its slot): one registration per host.
       registers: slot === 0,

@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { startEchoBackend, type EchoBackend } from '../../deploy/dev/echo-backend.js';
-import { TEST_IDENTITY } from '../harness/gateway.js';
+import { TEST_IDENTITY, certificates } from '../harness/gateway.js';
+import { connect as tlsConnect } from 'node:tls';
 import { freePort, waitFor, GiveUp } from '../harness/ports.js';
 import { spawnOwned, type Owned } from '../harness/process.js';
 import { repoRoot } from '../harness/binaries.js';
@@ -27,6 +28,7 @@ before(async () => {
 
 after(async () => {
   await Promise.all(spawned.map((p) => p.stop('SIGKILL')));
+  for (const pid of strays) try { process.kill(pid, 'SIGKILL'); } catch { /* gone, as it should be */ }
   await backend?.close();
 });
 
@@ -35,29 +37,52 @@ const exitCode = (p: Owned) => new Promise<number | null>((r) => (p.child.exitCo
 /** Running: a zombie (dead, its new parent not having reaped it yet) holds no socket and serves nothing. */
 const alive = (pid: number) => { try { return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; } };
 
-interface Router { readonly proc: Owned; readonly port: number; readonly admin: number; readonly file: string }
+interface Router { readonly proc: Owned; readonly port: number; readonly admin: number; readonly file: string; readonly supervisor: number }
 
-function writeConfig(router: Record<string, unknown>): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'gatehouse-workers-')), 'router.yaml');
+function writeConfig(section: Record<string, unknown>, kind: 'edge' | 'router' = 'router'): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'gatehouse-workers-')), `${kind}.yaml`);
   writeFileSync(file, stringify({
-    identity: TEST_IDENTITY, authorization: { default: 'allow' }, router,
+    identity: TEST_IDENTITY, authorization: { default: 'allow' }, [kind]: section,
     routes: [{ name: 'app', match: { pathPrefix: '/' }, service: 'app', auth: { anonymous: true } }],
     services: { app: { static: [backend.url] } },
   }));
   return file;
 }
 
-/** A router with router.workers 2, as an operator runs it, ready on its admin port. */
-async function spawnRouter(shutdown: Record<string, number> = { drainDelayMs: 0 }): Promise<Router> {
+/**
+ * Starts the tier's main in a process group of its own, under a wrapper the harness owns: the harness kills the
+ * group of a process it started once that process exits, which would hide whether workers leave with their
+ * supervisor by themselves. The wrapper prints the supervisor's pid and exits with its code.
+ */
+const OWN_GROUP = `import { spawn } from 'node:child_process';
+const c = spawn(process.execPath, process.argv.slice(1), { detached: true, stdio: 'inherit' });
+console.log(JSON.stringify({ event: 'supervisor', pid: c.pid }));
+c.on('exit', (code) => process.exit(code ?? 128));`;
+/** Supervisors and workers started outside the harness's groups, killed in after() if a test left them. */
+const strays: number[] = [];
+
+interface SpawnOptions {
+  readonly shutdown?: Record<string, number>;
+  readonly kind?: 'edge' | 'router';
+  /** More of the tier's section. */
+  readonly more?: Record<string, unknown>;
+  readonly ownGroup?: boolean;
+}
+
+/** A router (or edge) with workers 2, as an operator runs it, ready on its admin port. */
+async function spawnRouter({ shutdown = { drainDelayMs: 0 }, kind = 'router', more = {}, ownGroup = false }: SpawnOptions = {}): Promise<Router> {
   const [port, admin] = [await freePort(), await freePort()];
-  const file = writeConfig({ listen: { port }, admin: { port: admin }, workers: 2, shutdown });
-  const proc = spawnOwned(process.execPath, [resolve(repoRoot(), 'dist/router/main.js'), '--config', file]);
+  const file = writeConfig({ listen: { port }, admin: { port: admin }, workers: 2, shutdown, ...more }, kind);
+  const main = [resolve(repoRoot(), `dist/${kind}/main.js`), '--config', file];
+  const proc = spawnOwned(process.execPath, ownGroup ? ['--input-type=module', '-e', OWN_GROUP, ...main] : main);
   spawned.push(proc);
   await waitFor('the workers to listen', () => {
     if (proc.child.exitCode !== null) throw new GiveUp(proc.output());
     return proc.logged('listening').some((l) => l.workers === 2) || undefined;
   }, 60_000); // a worker starts in about a second alone, ten on a loaded 2-core machine
-  return { proc, port, admin, file };
+  const router = { proc, port, admin, file, supervisor: ownGroup ? proc.logged('supervisor')[0]!.pid as number : proc.child.pid! };
+  if (ownGroup) strays.push(router.supervisor, ...workerPids(router).map((w) => w.pid));
+  return router;
 }
 
 /** One request on a connection of its own (no keep-alive), so the kernel picks a worker for each. */
@@ -146,7 +171,7 @@ test('a worker killed with SIGKILL is replaced in its slot; only requests it hel
 });
 
 test('SIGTERM drains every worker, lets in-flight requests finish, and exits 0', async () => {
-  const r = await spawnRouter({ drainDelayMs: 300, timeoutMs: 5_000 });
+  const r = await spawnRouter({ shutdown: { drainDelayMs: 300, timeoutMs: 5_000 } });
   const pids = workerPids(r).map((w) => w.pid);
   // Slow requests on both workers (16 connections: the chance all land on one worker is 2^-15), all at the backend.
   const inFlight = Promise.all(Array.from({ length: 16 }, () => send(r.port, { 'x-echo-delay-ms': '1500' }, '/drain')));
@@ -160,14 +185,14 @@ test('SIGTERM drains every worker, lets in-flight requests finish, and exits 0',
 });
 
 test('a second signal during the drain exits at once with 1, workers included', async () => {
-  const r = await spawnRouter({ drainDelayMs: 0, timeoutMs: 10_000 });
+  const r = await spawnRouter({ shutdown: { drainDelayMs: 0, timeoutMs: 10_000 }, ownGroup: true });
   const pids = workerPids(r).map((w) => w.pid);
   const stuck = send(r.port, { 'x-echo-delay-ms': '5000' });
   await sleep(200);
   const signalledAt = Date.now();
-  r.proc.child.kill('SIGTERM');
+  process.kill(r.supervisor, 'SIGTERM');
   await sleep(200);
-  r.proc.child.kill('SIGTERM');
+  process.kill(r.supervisor, 'SIGTERM');
   assert.equal(await exitCode(r.proc), 1);
   assert.ok(Date.now() - signalledAt < 2_000);
   assert.equal(await stuck, 0, 'the stuck request was cut');
@@ -175,13 +200,42 @@ test('a second signal during the drain exits at once with 1, workers included', 
 });
 
 test('workers exit when their supervisor is killed with SIGKILL', async () => {
-  const r = await spawnRouter();
+  const r = await spawnRouter({ ownGroup: true });
   const pids = workerPids(r).map((w) => w.pid);
-  process.kill(r.proc.child.pid!, 'SIGKILL'); // the supervisor only, not its process group
+  process.kill(r.supervisor, 'SIGKILL');
   await waitFor('the workers to follow their supervisor', () => pids.every((p) => !alive(p)) || undefined, 5_000);
 });
 
-test('workers need fixed ports: port 0 is refused at start with the field named', async () => {
+test('edge workers share TLS session ticket keys: a client resumes its session on whichever worker takes the connection', async () => {
+  const certs = await certificates;
+  const edge = await spawnRouter({
+    kind: 'edge', more: { tls: { certificates: [{ cert: certs.certFile, key: certs.keyFile }] }, router: { static: ['http://127.0.0.1:9'] } },
+  });
+  const ca = readFileSync(certs.caFile);
+  /** One TLS connection and one request on it (the TLS 1.3 ticket comes after the handshake): whether it resumed, and the session it was given. */
+  const connect = (session?: Buffer) => new Promise<{ reused: boolean; session: Buffer | undefined }>((resolve, reject) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port: edge.port, servername: 'localhost', ca, ALPNProtocols: ['http/1.1'], ...(session && { session }) });
+    let given: Buffer | undefined;
+    let reused = false;
+    socket.on('session', (s: Buffer) => { given = s; });
+    socket.on('secureConnect', () => {
+      reused = socket.isSessionReused();
+      socket.write('GET /resume HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n');
+    });
+    socket.on('data', () => { /* the 404; the edge closes after it */ });
+    socket.on('close', () => resolve({ reused, session: given }));
+    socket.on('error', reject);
+  });
+  const first = await connect();
+  assert.ok(first.session, 'the first connection was given a session ticket');
+  // 12 connections: the chance the kernel hands every one to the worker that issued the ticket is 2^-12.
+  const resumed = await Promise.all(Array.from({ length: 12 }, () => connect(first.session!).then((c) => c.reused)));
+  assert.deepEqual(resumed.filter((r) => !r), [], 'every connection resumed the session');
+  assert.deepEqual([...(await requestsByWorker(edge.admin)).keys()].sort(), ['0', '1'], 'both edge workers took connections');
+  await edge.proc.stop('SIGKILL');
+});
+
+test('workers need fixed ports: port 0 is refused at start with the field named', { timeout: 30_000 }, async () => {
   const file = writeConfig({ listen: { port: 0 }, admin: { port: await freePort() }, workers: 2 });
   const proc = spawnOwned(process.execPath, [resolve(repoRoot(), 'dist/router/main.js'), '--config', file]);
   spawned.push(proc);
