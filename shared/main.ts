@@ -25,6 +25,8 @@ import { fileDocument, type ConfigOverlay } from './config/live.js';
 const SHUTDOWN_SLACK_MS = 10_000;
 // A tier starting with published routes waits this long for Consul's first answer about them, then serves without.
 const OVERLAY_FIRST_ANSWER_MS = 3_000;
+// A worker waits at most this long to be ready before it binds the shared ports anyway.
+const WORKER_READY_WAIT_MS = 10_000;
 
 /** What start-up and shutdown read of a config; the tier's main.ts passes the loader of the whole file. */
 interface TierConfig extends LiveSettings {
@@ -89,6 +91,9 @@ export async function runTier<C extends TierConfig>(
   const live = attachLiveConfig(runtime, { file: path, bootstrap, starting: document, loader, kv, overlay, log });
   let addresses: Awaited<ReturnType<typeof runtime.listen>>;
   try {
+    // A worker's listener takes connections from the kernel the moment it binds, with no balancer waiting on its
+    // /ready: a replacement binds once ready (Redis up, discovery answered), or after a bound wait as one process would.
+    if (worker) await readyOrAfter(runtime, WORKER_READY_WAIT_MS, log);
     addresses = await runtime.listen();
     log.info({ event: 'listening', config: path, ...addresses }, `${tier} listening on ${addresses.url}`);
     live.live.start();
@@ -123,4 +128,14 @@ export async function runTier<C extends TierConfig>(
   process.on('SIGHUP', reload);
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+}
+
+/** Resolves once the tier's /ready says ready (asked in process, before any port is bound), or after timeoutMs. */
+async function readyOrAfter(runtime: TierRuntime, timeoutMs: number, log: Logger): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await runtime.admin.inject({ method: 'GET', url: '/ready' })).statusCode === 200) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  log.warn({ event: 'worker-not-ready', timeoutMs }, 'not ready yet; listening anyway');
 }
