@@ -1,5 +1,6 @@
 // A tier run as several worker processes on one host (router.workers, edge.workers): every worker serves
-// the shared port, a killed worker is replaced while the others keep serving, /metrics on the one admin
+// the shared port, a killed worker is replaced while the others keep serving, SIGHUP reloads every worker,
+// TLS sessions resume across edge workers, /metrics on the one admin
 // port shows every worker's series, SIGTERM drains every worker and exits 0, and the workers never
 // outlive their supervisor.
 import { test, before, after } from 'node:test';
@@ -39,12 +40,12 @@ const alive = (pid: number) => { try { return !/^\d+ \(.*\) Z/.test(readFileSync
 
 interface Router { readonly proc: Owned; readonly port: number; readonly admin: number; readonly file: string; readonly supervisor: number }
 
-function writeConfig(section: Record<string, unknown>, kind: 'edge' | 'router' = 'router'): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'gatehouse-workers-')), `${kind}.yaml`);
+function writeConfig(section: Record<string, unknown>, kind: 'edge' | 'router' = 'router', file = join(mkdtempSync(join(tmpdir(), 'gatehouse-workers-')), `${kind}.yaml`), backendUrl = backend.url): string {
   writeFileSync(file, stringify({
     identity: TEST_IDENTITY, authorization: { default: 'allow' }, [kind]: section,
     routes: [{ name: 'app', match: { pathPrefix: '/' }, service: 'app', auth: { anonymous: true } }],
-    services: { app: { static: [backend.url] } },
+    services: { app: { static: [backendUrl] } },
+    config: { watchFile: false }, // only SIGHUP reloads: what the supervisor forwards is what is tested
   }));
   return file;
 }
@@ -70,9 +71,12 @@ interface SpawnOptions {
 }
 
 /** A router (or edge) with workers 2, as an operator runs it, ready on its admin port. */
+/** The tier's section of the file spawnRouter writes. */
+const sectionOf = (port: number, admin: number, shutdown: Record<string, number>, more: Record<string, unknown>) => ({ listen: { port }, admin: { port: admin }, workers: 2, shutdown, ...more });
+
 async function spawnRouter({ shutdown = { drainDelayMs: 0 }, kind = 'router', more = {}, ownGroup = false }: SpawnOptions = {}): Promise<Router> {
   const [port, admin] = [await freePort(), await freePort()];
-  const file = writeConfig({ listen: { port }, admin: { port: admin }, workers: 2, shutdown, ...more }, kind);
+  const file = writeConfig(sectionOf(port, admin, shutdown, more), kind);
   const main = [resolve(repoRoot(), `dist/${kind}/main.js`), '--config', file];
   const proc = spawnOwned(process.execPath, ownGroup ? ['--input-type=module', '-e', OWN_GROUP, ...main] : main);
   spawned.push(proc);
@@ -168,6 +172,25 @@ test('a worker killed with SIGKILL is replaced in its slot; only requests it hel
   const later = (await requestsByWorker(r.admin)).get(String(victim!.worker)) ?? 0;
   assert.ok(later > before, `the replacement served: ${before} -> ${later}`);
   await r.proc.stop('SIGKILL');
+});
+
+test('SIGHUP to the supervisor reloads every worker', async () => {
+  const r = await spawnRouter();
+  const other = await startEchoBackend('after-reload');
+  try {
+    writeConfig(sectionOf(r.port, r.admin, { drainDelayMs: 0 }, {}), 'router', r.file, other.url);
+    process.kill(r.supervisor, 'SIGHUP');
+    // 30 connections at once land on both workers (all on one: 2^-29); every one reaches the new backend.
+    await waitFor('every worker to serve the reloaded config', async () => {
+      const since = other.received.length;
+      await Promise.all(Array.from({ length: 30 }, () => send(r.port, {}, '/reloaded')));
+      return other.received.length - since === 30 || undefined;
+    }, 20_000, 200);
+    assert.equal(r.proc.logged('config-reloaded').length, 2, 'each worker reloaded once');
+  } finally {
+    await other.close();
+    await r.proc.stop('SIGKILL');
+  }
 });
 
 test('SIGTERM drains every worker, lets in-flight requests finish, and exits 0', async () => {
