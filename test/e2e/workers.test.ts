@@ -14,7 +14,7 @@ import { startEchoBackend, type EchoBackend } from '../../deploy/dev/echo-backen
 import { TEST_IDENTITY, certificates } from '../harness/gateway.js';
 import { connect as tlsConnect } from 'node:tls';
 import { freePort, waitFor, GiveUp } from '../harness/ports.js';
-import { spawnOwned, type Owned } from '../harness/process.js';
+import { adoptGroup, spawnOwned, type Owned } from '../harness/process.js';
 import { repoRoot } from '../harness/binaries.js';
 import { AssertionSigner, IDENTITY_HEADER } from '../../shared/identity.js';
 import { ANONYMOUS } from '../../shared/auth-types.js';
@@ -29,7 +29,6 @@ before(async () => {
 
 after(async () => {
   await Promise.all(spawned.map((p) => p.stop('SIGKILL')));
-  for (const pid of strays) try { process.kill(pid, 'SIGKILL'); } catch { /* gone, as it should be */ }
   await backend?.close();
 });
 
@@ -59,8 +58,6 @@ const OWN_GROUP = `import { spawn } from 'node:child_process';
 const c = spawn(process.execPath, process.argv.slice(1), { detached: true, stdio: 'inherit' });
 console.log(JSON.stringify({ event: 'supervisor', pid: c.pid }));
 c.on('exit', (code) => process.exit(code ?? 128));`;
-/** Supervisors and workers started outside the harness's groups, killed in after() if a test left them. */
-const strays: number[] = [];
 
 interface SpawnOptions {
   readonly shutdown?: Record<string, number>;
@@ -85,7 +82,8 @@ async function spawnRouter({ shutdown = { drainDelayMs: 0 }, kind = 'router', mo
     return proc.logged('listening').some((l) => l.workers === 2) || undefined;
   }, 60_000); // a worker starts in about a second alone, ten on a loaded 2-core machine
   const router = { proc, port, admin, file, supervisor: ownGroup ? proc.logged('supervisor')[0]!.pid as number : proc.child.pid! };
-  if (ownGroup) strays.push(router.supervisor, ...workerPids(router).map((w) => w.pid));
+  // Its group dies with this test process whatever happens, though not when the wrapper exits.
+  if (ownGroup) adoptGroup(router.supervisor);
   return router;
 }
 
