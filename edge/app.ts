@@ -16,7 +16,7 @@ import { gatewayServiceNames, mountDashboard } from '../shared/dashboard/mount.j
 import { connectRedis, redisCheck, closeRedis } from '../shared/redis.js';
 import { shutDown } from '../shared/shutdown.js';
 import { Tracing } from '../shared/telemetry/tracing.js';
-import { listenOn, type TierRuntime } from '../shared/runtime.js';
+import { listenOn, SINGLE_PROCESS, type TierRuntime, type WorkerRole } from '../shared/runtime.js';
 import { edgePipeline, edgeRoute, ROUTER_SERVICE } from './pipeline.js';
 import { acceptUpgrades } from '../shared/proxy/websocket.js';
 import { AssertionSigner } from '../shared/identity.js';
@@ -25,6 +25,7 @@ import { guardSlowClients } from './slow-clients.js';
 import { buildRateLimits, rateLimitStores, type RateLimits } from './ratelimit/build.js';
 import { RateLimitMetrics } from './ratelimit/metrics.js';
 import { isDeepStrictEqual } from 'node:util';
+import type { Server as TlsServer } from 'node:tls';
 import type { Stage } from '../shared/exchange.js';
 import type { EdgeAuth } from './auth/methods.js';
 import { changedPaths, holdPaths, type FieldPath } from '../shared/config/field-paths.js';
@@ -46,7 +47,7 @@ import { mountMetrics } from '../shared/metrics/endpoint.js';
  */
 export const EDGE_RESTART_FIELDS: readonly FieldPath[] = [
   ['edge', 'listen'], ['edge', 'tls'], ['edge', 'redirectHttp'], ['edge', 'admin'], ['edge', 'timeouts'], ['edge', 'limits'],
-  ['edge', 'trustedProxies'], ['edge', 'shutdown'], ['edge', 'register'], ['redis'], ['consul'], ['log'], ['config'], ['telemetry'],
+  ['edge', 'trustedProxies'], ['edge', 'shutdown'], ['edge', 'register'], ['edge', 'workers'], ['redis'], ['consul'], ['log'], ['config'], ['telemetry'],
 ];
 
 /** What one config builds: requests read its stages once, as they arrive, and finish on them. */
@@ -57,12 +58,13 @@ interface EdgeGeneration {
   readonly limits: RateLimits;
 }
 
-export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRuntime<EdgeFileConfig> {
+export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger, role: WorkerRole = SINGLE_PROCESS): TierRuntime<EdgeFileConfig> {
   const ec: EdgeConfig = config.edge!;
   const trust = compileTrust(ec.trustedProxies);
   const redis = config.redis ? connectRedis(config.redis, log) : undefined;
   const metrics = createTierMetrics('edge');
-  const registration = ec.register && config.consul ? new SelfRegistration(ec.register, config.consul, log) : undefined;
+  // One worker per host keeps the registration: the others share its id, and would re-add it as soon as it left.
+  const registration = ec.register && config.consul && role.registers ? new SelfRegistration(ec.register, config.consul, log) : undefined;
   const routers = new ServiceDirectory({ [ROUTER_SERVICE]: ec.router }, config.consul, log, 'edge', metrics.upstream);
   const pools = new UpstreamPools();
   const certificates = new CertificateStore(ec.tls, log);
@@ -110,6 +112,8 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
   limitConnectionsPerClient(app.server, ec.limits.maxConnectionsPerClient, trust, log, 'https');
   const proxyProtocol = ec.listen.proxyProtocol && acceptProxyProtocol(app.server, ec.listen.proxyProtocol, log);
   certificates.attach(app.server as unknown as SecureContextTarget);
+  // Workers share ticket keys: a client resumes its TLS session on whichever worker takes its next connection.
+  if (role.ticketKeys) (app.server as unknown as TlsServer).setTicketKeys(role.ticketKeys);
   certificates.startWatching();
   const sessions = trackHttp2Sessions(app.server);
   limitStreamResets(app.server, ec.limits.maxStreamResets, ec.limits.streamResetWindowMs, log);
@@ -155,10 +159,10 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
       return { restartRequired };
     },
     async listen() {
-      const url = await listenOn(app, ec.listen, 'https');
+      const url = await listenOn(app, ec.listen, 'https', role);
       httpsPort = Number(new URL(url).port || 443);
-      const adminUrl = await listenOn(runtime.admin, ec.admin, 'http');
-      const extra = redirect && ec.redirectHttp ? { redirectUrl: await listenOn(redirect, ec.redirectHttp, 'http') } : undefined;
+      const adminUrl = await listenOn(runtime.admin, ec.admin, 'http', role);
+      const extra = redirect && ec.redirectHttp ? { redirectUrl: await listenOn(redirect, ec.redirectHttp, 'http', role) } : undefined;
       registration?.start(tierTarget('edge', ec.listen.host, httpsPort, adminUrl, () => isReady(readiness)));
       return { url, adminUrl, ...(extra && { extra }) };
     },
@@ -209,6 +213,6 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger): TierRu
       ...dashboard?.endpoints,
     },
   });
-  mountMetrics(runtime.admin, metrics.registry);
+  mountMetrics(runtime.admin, role.exposition(metrics.registry));
   return runtime;
 }

@@ -9,6 +9,7 @@ import { EdgeTlsSchema } from './tls/schema.js';
 import { rateLimitPolicy } from './ratelimit/schema.js';
 import { ProxyProtocolSchema } from './proxy-protocol/schema.js';
 import { ShutdownSchema } from '../shared/shutdown-schema.js';
+import { WorkersSchema } from '../shared/workers/schema.js';
 import { edgeRegistrationPolicy } from './registration-schema.js';
 import {
   AdminListenerSchema, Forwarding, ListenerSchema, Millis, RouteBaseSchema, ServiceSchema, SharedSections, Strict, TimeoutsSchema,
@@ -58,6 +59,7 @@ export const EdgeSchema = Type.Object({
   rateLimit: Type.Optional(Type.String({ minLength: 1, description: 'a key of rateLimits applied to every route' })),
   realm: Type.String({ default: 'gatehouse', pattern: '^[A-Za-z0-9 ._-]+$', description: 'realm in WWW-Authenticate' }),
   shutdown: { ...ShutdownSchema, description: 'the drain on SIGTERM or SIGINT' },
+  workers: WorkersSchema,
   ...Forwarding,
 }, { ...Strict, description: 'the security tier: TLS, authentication, rate limits; required to run an edge' });
 

@@ -9,7 +9,7 @@ import { compileTrust } from '../shared/http/forwarded.js';
 import { buildTierApp } from '../shared/tier-app.js';
 import { buildAdminApp, isReady, type ReadinessChecks } from '../shared/admin.js';
 import { adminToken, registerAdminApi } from '../shared/admin-api.js';
-import { listenOn, type TierRuntime } from '../shared/runtime.js';
+import { listenOn, SINGLE_PROCESS, type TierRuntime, type WorkerRole } from '../shared/runtime.js';
 import { routerPipeline, routerRoute } from './pipeline.js';
 import { acceptUpgrades } from '../shared/proxy/websocket.js';
 import { AssertionVerifier } from '../shared/identity.js';
@@ -28,10 +28,10 @@ import { mountMetrics } from '../shared/metrics/endpoint.js';
 /** What only a restart changes (see EDGE_RESTART_FIELDS): the listeners, registration, the clients opened at start. */
 export const ROUTER_RESTART_FIELDS: readonly FieldPath[] = [
   ['router', 'listen'], ['router', 'admin'], ['router', 'timeouts'], ['router', 'trustedProxies'], ['router', 'register'],
-  ['router', 'shutdown'], ['consul'], ['log'], ['config'], ['telemetry'],
+  ['router', 'shutdown'], ['router', 'workers'], ['consul'], ['log'], ['config'], ['telemetry'],
 ];
 
-export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): TierRuntime<RouterFileConfig> {
+export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger, role: WorkerRole = SINGLE_PROCESS): TierRuntime<RouterFileConfig> {
   const rc: RouterConfig = config.router!;
   const trust = compileTrust(rc.trustedProxies);
   const metrics = createTierMetrics('router');
@@ -54,7 +54,8 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
   const app = buildTierApp({ log, trust, isDraining: () => runtime.draining, timeouts: rc.timeouts, pipeline: live, tracing, metrics: metrics.requests, authFailures: metrics.authFailures });
   acceptUpgrades(app.server, { pipeline: live, trust, log });
 
-  const registration = rc.register && config.consul ? new SelfRegistration(rc.register, config.consul, log) : undefined;
+  // One worker per host keeps the registration: the others share its id, and would re-add it as soon as it left.
+  const registration = rc.register && config.consul && role.registers ? new SelfRegistration(rc.register, config.consul, log) : undefined;
 
   const readiness: ReadinessChecks = () => ({
     config: { ok: true },
@@ -79,8 +80,8 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
       return { restartRequired };
     },
     async listen() {
-      const url = await listenOn(app, rc.listen, 'http');
-      const adminUrl = await listenOn(runtime.admin, rc.admin, 'http');
+      const url = await listenOn(app, rc.listen, 'http', role);
+      const adminUrl = await listenOn(runtime.admin, rc.admin, 'http', role);
       registration?.start(tierTarget('router', rc.listen.host, Number(new URL(url).port), adminUrl, () => isReady(readiness)));
       return { url, adminUrl };
     },
@@ -116,7 +117,7 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger): Ti
     services: () => directory.services(),
     extra: { ...dashboard?.endpoints },
   });
-  mountMetrics(runtime.admin, metrics.registry);
+  mountMetrics(runtime.admin, role.exposition(metrics.registry));
   return runtime;
 }
 

@@ -6,6 +6,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { RegistrationSchema } from './registration-schema.js';
 import { AuthzPolicySchema, AuthzDefaultSchema } from './authz/schema.js';
 import { ShutdownSchema } from '../shared/shutdown-schema.js';
+import { WorkersSchema } from '../shared/workers/schema.js';
 import { AdminListenerSchema, Forwarding, ListenerSchema, RouteBaseSchema, SharedSections, Strict, TimeoutsSchema } from '../shared/config/schema.js';
 
 export const RouterSchema = Type.Object({
@@ -14,6 +15,7 @@ export const RouterSchema = Type.Object({
   register: Type.Optional({ ...RegistrationSchema, description: 'the router\'s own registration in Consul (with an HTTP check on its readiness), by which edges find it' }),
   timeouts: TimeoutsSchema,
   shutdown: { ...ShutdownSchema, description: 'the drain on SIGTERM or SIGINT' },
+  workers: WorkersSchema,
   ...Forwarding,
 }, { ...Strict, description: 'the routing tier: route match, authorization, discovery, balancing; required to run a router' });
 

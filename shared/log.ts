@@ -14,10 +14,11 @@ const REDACT = [
   'res.headers["set-cookie"]',
 ];
 
-export function createLogger(tier: Tier, level: string, destination?: DestinationStream): Logger {
+/** fields: more of what every line carries (a worker's slot). */
+export function createLogger(tier: Tier, level: string, destination?: DestinationStream, fields?: Readonly<Record<string, unknown>>): Logger {
   return pino({
     level,
-    base: { tier },
+    base: { tier, ...fields },
     redact: { paths: REDACT, censor: '[Redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },

@@ -36,6 +36,15 @@ function killGroup(pgid: number, signal: NodeJS.Signals): void {
   try { process.kill(-pgid, signal); } catch { /* already gone */ }
 }
 
+/**
+ * Tracks a process group some child of ours made on its own (a tier started detached by a wrapper), so it is
+ * killed however the owner ends, like spawnGroup's; unlike them, not when the process that made it exits.
+ */
+export function adoptGroup(pgid: number): void {
+  live.add(pgid);
+  tellReaper(`+${pgid}`);
+}
+
 /** Starts cmd as the leader of a new process group the owner tracks; stdout and stderr default to ignored. */
 export function spawnGroup(cmd: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
   const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'ignore'], ...options, detached: true });
