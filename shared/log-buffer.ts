@@ -1,6 +1,6 @@
 // The tiers' stdout: log lines batched in one reused byte buffer and written
-// synchronously, 4 KiB or 100 ms at a time (see log.ts for why synchronous and
-// batched). Ours instead of pino's sonic-boom because of what a line cost on
+// synchronously, up to 4 KiB or 100 ms at a time (see log.ts for why synchronous and
+// batched), whole lines only. Ours instead of pino's sonic-boom because of what a line cost on
 // the way there: sonic-boom appends each line to a string (a rope it later
 // flattens, measures with Buffer.byteLength and converts to a Buffer to
 // write), and the access line, built by concatenation, was a rope of its own.
@@ -13,7 +13,9 @@
 import { writeSync } from 'node:fs';
 
 const SIZE = 64 * 1024;
-const MIN_LENGTH = 4096;
+// Linux writes up to PIPE_BUF (4 KiB) to a pipe in one piece: several workers (shared/workers/) share one
+// stdout, so a write never passes it unless a single line does, and a line is never split between writes.
+const PIPE_BUF = 4096;
 const FLUSH_MS = 100;
 /** The most bytes one UTF-16 code unit takes in UTF-8. */
 const UTF8_PER_UNIT = 3;
@@ -24,6 +26,8 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 export class LineBuffer {
   private readonly buf = Buffer.allocUnsafe(SIZE);
   private len = 0;
+  /** Where the line being written starts. */
+  private lineStart = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly flushLater = () => {
     this.timer = undefined;
@@ -53,6 +57,7 @@ export class LineBuffer {
       return false;
     }
     if (this.len + bytes > SIZE) this.flushSync();
+    this.lineStart = this.len;
     return true;
   }
 
@@ -66,7 +71,14 @@ export class LineBuffer {
   }
 
   lineDone(): void {
-    if (this.len >= MIN_LENGTH) this.flushSync();
+    if (this.len > PIPE_BUF && this.lineStart > 0) {
+      // The lines before this one fill a pipe write: they go, this one starts the next batch.
+      writeAll(this.fd, this.buf.subarray(0, this.lineStart));
+      this.buf.copyWithin(0, this.lineStart, this.len);
+      this.len -= this.lineStart;
+      this.lineStart = 0;
+    }
+    if (this.len >= PIPE_BUF) this.flushSync();
     else if (this.timer === undefined) {
       this.timer = setTimeout(this.flushLater, FLUSH_MS);
       this.timer.unref();
@@ -81,6 +93,7 @@ export class LineBuffer {
     if (this.len === 0) return;
     writeAll(this.fd, this.buf.subarray(0, this.len));
     this.len = 0;
+    this.lineStart = 0;
   }
 
   /** pino's logger.flush(). */

@@ -3,7 +3,8 @@
 // the buffer still goes out whole, and a lone line is written within 100 ms without a flush.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import fs, { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -88,6 +89,35 @@ test('a lone line is written within 100 ms; 4 KiB of lines are written at once',
     for (let i = 0; i < 40; i++) logAccess(log, new Exchange(`batch-${i}`), rawRequest(`/${'p'.repeat(100)}`), 200, 0, 'completed');
     assert.ok(file.lines().length > 1, 'a full batch is written without waiting');
   } finally {
+    file.close();
+  }
+});
+
+test('no write passes 4 KiB (a pipe\'s atomic write, which workers sharing stdout rely on) unless one line does, and none splits a line', () => {
+  const writes: number[] = [];
+  const file = fileBuffer();
+  const log = createLogger('edge', 'info', file.dest);
+  const original = fs.writeSync;
+  try {
+    syncBuiltinESMExports();
+    (fs as { writeSync: typeof fs.writeSync }).writeSync = ((fd: number, buffer: Uint8Array, offset?: number, length?: number) => {
+      const n = original(fd, buffer, offset, length);
+      writes.push(n);
+      return n;
+    }) as typeof fs.writeSync;
+    syncBuiltinESMExports();
+    for (let i = 0; i < 200; i++) logAccess(log, new Exchange(`pipe-${i}`), rawRequest(`/${'q'.repeat(i % 7 === 0 ? 5_000 : 80)}`), 200, 0, 'completed');
+    log.flush();
+    const lines = file.lines();
+    assert.equal(lines.length, 200);
+    for (const line of lines) assert.equal(JSON.parse(line).event, 'access', 'every line whole');
+    const longest = Math.max(...lines.map((l) => Buffer.byteLength(l) + 1));
+    assert.ok(writes.length > 10);
+    for (const n of writes) assert.ok(n <= 4096 || n <= longest, `a write of ${n} bytes`);
+    assert.ok(writes.filter((n) => n > 4096).length <= lines.filter((l) => Buffer.byteLength(l) >= 4096).length, 'only single long lines pass 4 KiB');
+  } finally {
+    (fs as { writeSync: typeof fs.writeSync }).writeSync = original;
+    syncBuiltinESMExports();
     file.close();
   }
 });
