@@ -62,8 +62,8 @@ const edgeNs = nsPerOp(edgeRequest);
 const routerNs = nsPerOp(routerRequest);
 report('edge: one request (2 rate-limit policies, 1 attempt, request count + duration)', edgeNs);
 report('router: one request (1 attempt, request count + duration)', routerNs);
-report('  of which the request count + duration (prom-client children, existing)', nsPerOp(() => router.requests.record('orders', 'GET', 200, 0.0005, undefined)));
-report('  of which an attempt (plain-number count + prom-client histogram)', nsPerOp((i) => routerAttempts.attempt(backends[i % 3]!.id, Attempt.ok, 0.0002)));
+report('  of which the request count + duration (plain-number rows)', nsPerOp(() => router.requests.record('orders', 'GET', 200, 0.0005, undefined)));
+report('  of which an attempt (plain-number count + duration rows)', nsPerOp((i) => routerAttempts.attempt(backends[i % 3]!.id, Attempt.ok, 0.0002)));
 report('  of which 2 rate-limit decisions + a round trip (plain numbers)', nsPerOp(() => { countRoundTrip(policyRows); countDecisions(policyRows, admitted, false); }));
 
 // The same three counts of a request as cached prom-client children: what plain numbers save.
