@@ -10,9 +10,9 @@ import { UpstreamPools } from '../shared/proxy/pools.js';
 import { compileTrust } from '../shared/http/forwarded.js';
 import { buildTierApp } from '../shared/tier-app.js';
 import { buildAdminApp, isReady, type ReadinessChecks } from '../shared/admin.js';
-import { adminToken, registerAdminApi } from '../shared/admin-api.js';
+import { adminToken } from '../shared/admin-api.js';
 import { SelfRegistration, tierTarget } from '../shared/discovery/self-registration.js';
-import { gatewayServiceNames, mountDashboard } from '../shared/dashboard/mount.js';
+import { gatewayServiceNames, mountAdminSurface } from '../shared/dashboard/mount.js';
 import { connectRedis, redisCheck, closeRedis } from '../shared/redis.js';
 import { shutDown } from '../shared/shutdown.js';
 import { Tracing } from '../shared/telemetry/tracing.js';
@@ -188,29 +188,20 @@ export function buildEdge(config: Readonly<EdgeFileConfig>, log: Logger, role: W
       });
     },
   };
-  const token = adminToken(ec.admin, 'edge.admin');
-  const dashboard = mountDashboard(runtime.admin, token, {
-    tier: 'edge', registry: metrics.registry, authFailures: metrics.authFailures, log,
+  const dashboard = mountAdminSurface(runtime.admin, {
+    tier: 'edge', token: adminToken(ec.admin, 'edge.admin'), registry: metrics.registry, authFailures: metrics.authFailures, log,
+    config: () => generation.config,
     configStatus: () => runtime.configStatus?.(),
-    routes: () => generation.config.routes,
     services: () => routers.services(),
     consulOf: () => ec.router.consul,
     ready: () => isReady(readiness),
     peers: ec.admin.peers, gatewayServices: gatewayServiceNames(config), consul: config.consul,
-  });
-  registerAdminApi(runtime.admin, {
-    tier: 'edge',
-    token,
-    config: () => generation.config,
-    configStatus: () => runtime.configStatus?.(),
-    services: () => routers.services(),
     extra: {
       ratelimits: () => ({
         global: generation.config.edge!.rateLimit ?? null,
         policies: Object.entries(generation.config.rateLimits).map(([name, p]) => ({ name, ...p })),
         store: { kind: redis ? 'redis' : 'memory', ...limiter.health.status() },
       }),
-      ...dashboard?.endpoints,
     },
   });
   mountMetrics(runtime.admin, role.exposition(metrics.registry));

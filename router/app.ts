@@ -8,13 +8,13 @@ import { UpstreamPools } from '../shared/proxy/pools.js';
 import { compileTrust } from '../shared/http/forwarded.js';
 import { buildTierApp } from '../shared/tier-app.js';
 import { buildAdminApp, isReady, type ReadinessChecks } from '../shared/admin.js';
-import { adminToken, registerAdminApi } from '../shared/admin-api.js';
+import { adminToken } from '../shared/admin-api.js';
 import { listenOn, SINGLE_PROCESS, type TierRuntime, type WorkerRole } from '../shared/runtime.js';
 import { routerPipeline, routerRoute } from './pipeline.js';
 import { acceptUpgrades } from '../shared/proxy/websocket.js';
 import { AssertionVerifier } from '../shared/identity.js';
 import { SelfRegistration, tierTarget } from '../shared/discovery/self-registration.js';
-import { gatewayServiceNames, mountDashboard } from '../shared/dashboard/mount.js';
+import { gatewayServiceNames, mountAdminSurface } from '../shared/dashboard/mount.js';
 import { shutDown } from '../shared/shutdown.js';
 import { Tracing } from '../shared/telemetry/tracing.js';
 
@@ -99,23 +99,14 @@ export function buildRouter(config: Readonly<RouterFileConfig>, log: Logger, rol
       });
     },
   };
-  const token = adminToken(rc.admin, 'router.admin');
-  const dashboard = mountDashboard(runtime.admin, token, {
-    tier: 'router', registry: metrics.registry, authFailures: metrics.authFailures, log,
+  const dashboard = mountAdminSurface(runtime.admin, {
+    tier: 'router', token: adminToken(rc.admin, 'router.admin'), registry: metrics.registry, authFailures: metrics.authFailures, log,
+    config: () => live.config,
     configStatus: () => runtime.configStatus?.(),
-    routes: () => live.config.routes,
     services: () => directory.services(),
     consulOf: (service) => live.config.services[service]?.consul,
     ready: () => isReady(readiness),
     peers: rc.admin.peers, gatewayServices: gatewayServiceNames(config), consul: config.consul,
-  });
-  registerAdminApi(runtime.admin, {
-    tier: 'router',
-    token,
-    config: () => live.config,
-    configStatus: () => runtime.configStatus?.(),
-    services: () => directory.services(),
-    extra: { ...dashboard?.endpoints },
   });
   mountMetrics(runtime.admin, role.exposition(metrics.registry));
   return runtime;

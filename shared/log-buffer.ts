@@ -109,7 +109,8 @@ function writeAll(fd: number, bytes: Uint8Array): void {
     try {
       offset += writeSync(fd, bytes, offset, bytes.length - offset);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      // stdout gone (EPIPE, EBADF): logging never takes the gateway down with it; what could not be written is lost.
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') return;
       Atomics.wait(sleeper, 0, 0, EAGAIN_WAIT_MS);
     }
   }

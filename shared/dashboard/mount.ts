@@ -11,6 +11,7 @@ import type { FastifyInstance } from 'fastify';
 import { Cluster, type ClusterSources } from './cluster.js';
 import { instanceSnapshot, type SnapshotSources } from './snapshot.js';
 import { randomHex } from '../ids.js';
+import { registerAdminApi, type AdminApiDeps, type AdminViewConfig } from '../admin-api.js';
 
 /** Read once at start from the source tree (the image copies shared/dashboard/page/ beside dist/). */
 const PAGE_DIR = new URL('../../../shared/dashboard/page/', import.meta.url);
@@ -60,4 +61,14 @@ export function gatewayServiceNames(config: {
 }): string[] {
   const names = ['gatehouse-edge', 'gatehouse-router', config.edge?.register?.service, config.edge?.router.consul?.service, config.router?.register?.service];
   return [...new Set(names.filter((n): n is string => n !== undefined))];
+}
+
+/** What a tier hands its admin listener: the admin API's views and the dashboard's sources, one set of functions. */
+export type AdminSurface<C extends AdminViewConfig> = AdminApiDeps<C> & Omit<DashboardSources, 'routes' | 'tier'>;
+
+/** The admin API and the dashboard of a tier, from one description; the dashboard (undefined when off) is for closing. */
+export function mountAdminSurface<C extends AdminViewConfig>(admin: FastifyInstance, s: AdminSurface<C>): Dashboard | undefined {
+  const dashboard = mountDashboard(admin, s.token, { ...s, routes: () => s.config().routes });
+  registerAdminApi(admin, { ...s, extra: { ...s.extra, ...dashboard?.endpoints } });
+  return dashboard;
 }

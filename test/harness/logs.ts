@@ -25,3 +25,12 @@ export class LogCapture extends Writable {
     return this.records.map((r) => JSON.stringify(r)).join('\n');
   }
 }
+
+/** Every line written to it, as text: for what must be compared byte for byte (the access line). */
+export class Lines extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
+    this.lines.push(...chunk.toString().split('\n').filter(Boolean));
+    done();
+  }
+}

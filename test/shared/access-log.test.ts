@@ -2,20 +2,12 @@
 // same fields, valid JSON whatever the client sent, and no query string.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Writable } from 'node:stream';
+import { Lines } from '../harness/logs.js';
 import type { IncomingMessage } from 'node:http';
 import { createLogger } from '../../shared/log.js';
 import { logAccess, isoNow } from '../../shared/access-log.js';
 import { Exchange } from '../../shared/exchange.js';
 import { continueTrace } from '../../shared/trace.js';
-
-class Lines extends Writable {
-  readonly lines: string[] = [];
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.lines.push(...chunk.toString().split('\n').filter(Boolean));
-    done();
-  }
-}
 
 const rawRequest = (url: string) => ({ method: 'GET', url, socket: { remoteAddress: '::ffff:192.0.2.7' } }) as unknown as IncomingMessage;
 

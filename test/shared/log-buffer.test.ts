@@ -7,7 +7,7 @@ import fs, { closeSync, mkdtempSync, openSync, readFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
+import { Lines } from '../harness/logs.js';
 import type { IncomingMessage } from 'node:http';
 import { createLogger } from '../../shared/log.js';
 import { LineBuffer } from '../../shared/log-buffer.js';
@@ -25,14 +25,6 @@ function fileBuffer(): { dest: LineBuffer; lines(): string[]; close(): void } {
     lines: () => readFileSync(file, 'utf8').split('\n').filter(Boolean),
     close: () => closeSync(fd),
   };
-}
-
-class Lines extends Writable {
-  readonly lines: string[] = [];
-  override _write(chunk: Buffer, _enc: BufferEncoding, done: () => void): void {
-    this.lines.push(...chunk.toString().split('\n').filter(Boolean));
-    done();
-  }
 }
 
 /** Exchanges with every optional field, hostile and non-ASCII values, and a path longer than the buffer. */
@@ -119,5 +111,20 @@ test('no write passes 4 KiB (a pipe\'s atomic write, which workers sharing stdou
     (fs as { writeSync: typeof fs.writeSync }).writeSync = original;
     syncBuiltinESMExports();
     file.close();
+  }
+});
+
+test('a stdout that cannot be written (closed, EBADF) loses the lines, never the process', () => {
+  const file = join(mkdtempSync(join(tmpdir(), 'gatehouse-log-')), 'read-only.log');
+  closeSync(openSync(file, 'w'));
+  const fd = openSync(file, 'r');
+  try {
+    const log = createLogger('edge', 'info', new LineBuffer(fd));
+    for (let i = 0; i < 100; i++) logAccess(log, new Exchange(`lost-${i}`), rawRequest(`/${'x'.repeat(100)}`), 200, 0, 'completed');
+    log.info({ event: 'after' });
+    assert.doesNotThrow(() => log.flush());
+    assert.equal(readFileSync(file, 'utf8'), '');
+  } finally {
+    closeSync(fd);
   }
 });
