@@ -6,6 +6,7 @@
 // Node floor one TLS hop each, the two-hop floor and both Gatehouse chains.
 // Every process goes through children.ts and runs on its side's core
 // (cpu-pinning.ts): the backend, Redis and Consul beside the load, the rest apart.
+import { TIER_NODE_FLAGS } from '../shared/heap-flags.js';
 import type { ChildProcess } from 'node:child_process';
 import { Agent, request } from 'undici';
 import { mkdtempSync } from 'node:fs';
@@ -99,8 +100,9 @@ export async function startCases(o: StartOptions = {}): Promise<Bench> {
       const c = await start(async () => {
         const ports = await tierPorts();
         const file = write(ports);
-        const edge = node('edge/main.js', ['--config', file], tierNodeArgs);
-        const router = node('router/main.js', ['--config', file], tierNodeArgs);
+        // The tiers run with the flags they ship with (the image, npm start); the floors with Node's defaults.
+        const edge = node('edge/main.js', ['--config', file], [...TIER_NODE_FLAGS, ...tierNodeArgs]);
+        const router = node('router/main.js', ['--config', file], [...TIER_NODE_FLAGS, ...tierNodeArgs]);
         const metricsUrl = metered ? { metricsUrl: `http://127.0.0.1:${ports.edgeAdmin}/metrics` } : {};
         return { case: { id, name, url: `https://127.0.0.1:${ports.edge}/`, procs: { edge, router }, heapProbed: ['edge', 'router'], ...metricsUrl, ...(headers && { headers }) }, children: [edge, router] };
       });

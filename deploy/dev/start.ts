@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ensureDevCertificates } from '../../shared/tls/dev-certs.js';
 import { loadConfigFile, ConfigError } from '../../config/load.js';
+import { TIER_NODE_FLAGS } from '../../shared/heap-flags.js';
 
 const dist = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const repo = resolve(dist, '..');
@@ -29,7 +30,7 @@ const childEnv = { ...process.env, GATEHOUSE_ADMIN_TOKEN: adminToken };
 const children: ChildProcess[] = [];
 let stopping = false;
 function run(name: string, script: string, args: string[]): void {
-  const child = spawn(process.execPath, [join(dist, script), ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: childEnv });
+  const child = spawn(process.execPath, [...TIER_NODE_FLAGS, join(dist, script), ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: childEnv });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       process.stderr.write(`gatehouse: ${name} exited (${signal ?? code}); stopping the rest\n`);
