@@ -18,7 +18,6 @@ import { refuseOnSocket } from '../shared/http/socket-refusal.js';
 type Phase = 'headers' | 'body' | 'busy';
 const GUARD = Symbol('gatehouse.slowClientGuard');
 type GuardedSocket = TLSSocket & { [GUARD]?: Guard };
-type GuardedResponse = ServerResponse & { [GUARD]?: Guard };
 
 class Guard {
   phase: Phase = 'headers';
@@ -46,7 +45,7 @@ export function guardSlowClients(server: Server, headersMs: number, requestMs: n
     socket[GUARD] = new Guard(socket, headersMs, requestMs, log);
     socket.once('close', dropGuard);
   });
-  server.on('request', (req: IncomingMessage, res: GuardedResponse) => {
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const guard = (req.socket as GuardedSocket)[GUARD];
     if (guard === undefined) return;
     guard.res = res;
@@ -57,8 +56,9 @@ export function guardSlowClients(server: Server, headersMs: number, requestMs: n
       guard.bodyTimer.refresh();
       req.once('end', bodyArrived);
     }
-    res[GUARD] = guard;
-    res.once('finish', responseSent);
+    // Found again through res.req's socket, not a property set on the response (that grows every response's
+    // property store), and with on(): 'finish' comes once, and once() would wrap the listener per request.
+    res.on('finish', responseSent);
   });
 }
 
@@ -79,9 +79,10 @@ function bodyArrived(this: IncomingMessage): void {
   if (guard?.phase === 'body') guard.phase = 'busy';
 }
 
-function responseSent(this: GuardedResponse): void {
-  const guard = this[GUARD];
-  if (guard !== undefined && !guard.socket.destroyed) guard.awaitHeaders();
+function responseSent(this: ServerResponse): void {
+  const guard = (this.req.socket as GuardedSocket | null)?.[GUARD];
+  // A pipelined request's response may finish after the next one began: only the current one re-arms.
+  if (guard !== undefined && guard.res === this && !guard.socket.destroyed) guard.awaitHeaders();
 }
 
 function dropGuard(this: GuardedSocket): void {

@@ -10,7 +10,7 @@
 // store answers a single count, and its hooks attach to fastify routes while
 // Gatehouse routes are its own table. Its store split is kept (store.ts).
 import { createHash } from 'node:crypto';
-import type { GatewayRequest } from '../../shared/http/gateway-io.js';
+import type { GatewayReply, GatewayRequest } from '../../shared/http/gateway-io.js';
 import type { Exchange, Stage } from '../../shared/exchange.js';
 import { GatewayError } from '../../shared/errors.js';
 import { compileWindows, type CompiledWindow, type Decision, type Hit, type RateLimitStore } from './store.js';
@@ -59,19 +59,17 @@ export function rateLimit(policies: readonly Policy[], d: LimiterDeps): Stage {
   const roundTrips = d.shared !== d.local;
   const leases = roundTrips && policies.some((p) => p.lease !== undefined) ? d.leases : undefined;
   const every = policies.map((_, i) => i);
-  return async (ex, request, reply) => {
-    const keys = policies.map((p) => keyOf(p, ex, request, d.prefix));
-    const decisions: Decision[] = new Array<Decision>(policies.length);
-    const asking = leases === undefined ? exactly(policies, keys, every) : await decideFromLeases(policies, keys, leases, decisions);
-    let fellBack = false;
-    if (asking.asked.length > 0) fellBack = await askStore(policies, keys, asking, decisions, d, leases, rows);
+  const keyCaches = policies.map(() => new Map<string, string>());
+  /** Counts the request's decisions, sets the RateLimit headers and refuses with 429 when any window is spent. */
+  const conclude = (decisions: Decision[], reply: GatewayReply, asked: readonly number[], fellBack: boolean): void => {
     if (rows !== undefined) {
-      if (roundTrips && !fellBack) countRoundTrip(rows, asking.asked.length > 0 ? asking.asked[0] : -1);
-      countDecisions(rows, decisions, fellBack && asking.asked);
+      if (roundTrips && !fellBack) countRoundTrip(rows, asked.length > 0 ? asked[0]! : -1);
+      countDecisions(rows, decisions, fellBack && asked);
     }
     reply.header('ratelimit-policy', policyHeader);
     reply.header('ratelimit', closestToLimit(policies, decisions));
-    const refused = decisions.reduce((ms, x) => (x.allowed ? ms : Math.max(ms, x.retryAfterMs)), -1);
+    let refused = -1;
+    for (const x of decisions) if (!x.allowed && x.retryAfterMs > refused) refused = x.retryAfterMs;
     if (refused >= 0) {
       throw new GatewayError('rate_limited', `rate limit ${policies.map((p) => p.name).join('+')} spent`, {
         'retry-after': String(Math.max(1, Math.ceil(refused / 1000))),
@@ -80,6 +78,36 @@ export function rateLimit(policies: readonly Policy[], d: LimiterDeps): Stage {
       });
     }
   };
+  const decideAsking = async (keys: string[], decisions: Decision[], reply: GatewayReply): Promise<void> => {
+    const asking = leases === undefined ? exactly(policies, keys, every) : await decideFromLeases(policies, keys, leases, decisions);
+    const fellBack = asking.asked.length > 0 && await askStore(policies, keys, asking, decisions, d, leases, rows);
+    conclude(decisions, reply, asking.asked, fellBack);
+  };
+  return (ex, request, reply) => {
+    const keys = new Array<string>(policies.length);
+    for (let i = 0; i < policies.length; i++) keys[i] = keyOf(policies[i]!, ex, request, d.prefix, keyCaches[i]!);
+    const decisions: Decision[] = new Array<Decision>(policies.length);
+    // Every policy decided from tokens this edge holds: no round trip, and no promise or microtask turn either.
+    if (leases !== undefined && decidedFromHeld(policies, keys, leases, decisions)) return conclude(decisions, reply, NONE_ASKED, false);
+    return decideAsking(keys, decisions, reply);
+  };
+}
+
+const NONE_ASKED: readonly number[] = [];
+
+/**
+ * Decides what it can from the tokens (or standing refusals) held now, synchronously; true when that was
+ * every policy. The rest are left undefined for decideFromLeases, which passes over those decided here.
+ */
+function decidedFromHeld(policies: readonly Policy[], keys: readonly string[], leases: Leases, decisions: Decision[]): boolean {
+  let all = true;
+  const now = Date.now();
+  for (let i = 0; i < policies.length; i++) {
+    const local = policies[i]!.lease === undefined ? undefined : leases.decide(keys[i]!, now);
+    if (local === undefined) all = false;
+    else decisions[i] = local;
+  }
+  return all;
 }
 
 /** What a request asks Redis: the policies (indexes), their hits, and the lease round trips to settle once it answers. */
@@ -102,6 +130,7 @@ function exactly(policies: readonly Policy[], keys: readonly string[], every: re
 async function decideFromLeases(policies: readonly Policy[], keys: readonly string[], leases: Leases, decisions: Decision[]): Promise<Asking> {
   const asking: Asking = { asked: [], hits: [], settles: [] };
   for (let i = 0; i < policies.length; i++) {
+    if (decisions[i] !== undefined) continue; // decided from held tokens (decidedFromHeld)
     const p = policies[i]!;
     const key = keys[i]!;
     if (p.lease === undefined) {
@@ -167,18 +196,20 @@ async function fallback(policies: readonly Policy[], hits: Hit[], d: LimiterDeps
 
 /** RateLimit names the window nearest exhaustion across all policies. */
 function closestToLimit(policies: readonly Policy[], decisions: readonly Decision[]): string {
-  let best = '';
   let least = Infinity;
-  decisions.forEach((dec, p) => dec.remaining.forEach((r, w) => {
-    if (r < least) {
-      least = r;
-      best = `"${policies[p]!.windows[w]!.name}";r=${r};t=${Math.ceil(dec.resetMs[w]! / 1000)}`;
-    }
-  }));
-  return best;
+  let p = -1;
+  let w = -1;
+  for (let i = 0; i < decisions.length; i++) {
+    const remaining = decisions[i]!.remaining;
+    for (let j = 0; j < remaining.length; j++) if (remaining[j]! < least) { least = remaining[j]!; p = i; w = j; }
+  }
+  return p < 0 ? '' : `"${policies[p]!.windows[w]!.name}";r=${least};t=${Math.ceil(decisions[p]!.resetMs[w]! / 1000)}`;
 }
 
-function keyOf(p: Policy, ex: Exchange, request: GatewayRequest, prefix: string): string {
+/** Key strings cached per policy and caller, up to this many callers each, then begun afresh. */
+const KEY_CACHE_SIZE = 10_000;
+
+function keyOf(p: Policy, ex: Exchange, request: GatewayRequest, prefix: string, cache: Map<string, string>): string {
   const kind = p.config.key;
   let value: string;
   if (kind === 'consumer') value = ex.identity?.consumer ?? ex.forwarded!.clientIp;
@@ -188,8 +219,12 @@ function keyOf(p: Policy, ex: Exchange, request: GatewayRequest, prefix: string)
     const header = request.headers[kind.slice(7)];
     value = typeof header === 'string' && header !== '' ? header : ex.forwarded!.clientIp;
   }
+  const known = cache.get(value);
+  if (known !== undefined) return known;
   // Bounded, brace-free key material: a client cannot pick another caller's slot or bloat the key.
   const safe = value.length > 64 || /[{}\s]/.test(value) ? createHash('sha256').update(value).digest('base64url') : value;
-  return `${prefix}rl:{${p.name}:${kind}:${safe}}`;
+  const key = `${prefix}rl:{${p.name}:${kind}:${safe}}`;
+  if (cache.size >= KEY_CACHE_SIZE) cache.clear();
+  cache.set(value, key);
+  return key;
 }
-

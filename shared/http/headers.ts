@@ -4,6 +4,7 @@
 // owns are dropped first; the gateway's own values are added after, so a
 // client can neither spoof nor strip them.
 import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
+import { util as undiciUtil } from 'undici';
 import { GATEWAY_OWNED, IDENTITY_PREFIX } from './gateway-headers-schema.js';
 
 export { GATEWAY_OWNED, IDENTITY_PREFIX };
@@ -56,7 +57,8 @@ export function clientResponseHeaders(raw: readonly Buffer[]): OutgoingHttpHeade
   const out: Record<string, string | string[]> = {};
   let listed: Set<string> | undefined;
   for (let i = 0; i + 1 < raw.length; i += 2) {
-    const name = raw[i]!.toString('latin1').toLowerCase();
+    // undici's lookup of the well-known names gives back one interned lower-case string, none made per response.
+    const name = undiciUtil.headerNameToString(raw[i]!);
     const value = raw[i + 1]!.toString('latin1');
     if (name === 'connection') {
       const tokens = connectionTokens(value);

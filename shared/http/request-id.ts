@@ -1,13 +1,12 @@
 // The request id of a request: a trusted peer's X-Request-Id when it is a
 // plain token (so one id follows a request through both tiers), else a new one.
-import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { isValidRequestId } from '../ids.js';
+import { isValidRequestId, newRequestId } from '../ids.js';
 import type { TrustFn } from './forwarded.js';
 import { peerAddress, type AddressedSocket } from './peer-address.js';
 
 export function requestIdOf(raw: { headers: IncomingHttpHeaders; socket?: AddressedSocket | null }, trust: TrustFn): string {
   const given = raw.headers['x-request-id'];
-  if (typeof given !== 'string' || !isValidRequestId(given)) return randomUUID();
-  return trust(peerAddress(raw.socket), 0) ? given : randomUUID();
+  if (typeof given !== 'string' || !isValidRequestId(given)) return newRequestId();
+  return trust(peerAddress(raw.socket), 0) ? given : newRequestId();
 }

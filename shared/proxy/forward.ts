@@ -8,7 +8,6 @@
 import type { Readable } from 'node:stream';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { GatewayError, type ErrorCode } from '../errors.js';
 import type { UpstreamPools } from './pools.js';
 import { UpstreamCall, type CallCounter } from './upstream-call.js';
 import type { RawRequest, RawResponse } from '../http/gateway-io.js';
@@ -24,7 +23,7 @@ export interface UpstreamRequest {
   /** Keep-alive connections to the origin, set by the first request that opens its pool. */
   readonly connections?: number;
   /** Aborts the whole exchange (a route's total timeout); undefined for most routes. */
-  readonly signal?: AbortSignal;
+  readonly signal?: AbortSignal | undefined;
   /** Where the body bytes passed to the client are counted, and a broken-off response reported (the exchange). */
   readonly counter: CallCounter;
   /** The client's request and response: a client gone before the response's end aborts the call. */
@@ -32,7 +31,8 @@ export interface UpstreamRequest {
   readonly clientResponse: RawResponse;
 }
 
-export async function forward(pools: UpstreamPools, req: UpstreamRequest): Promise<UpstreamCall> {
+/** The call once the response head arrived; rejects with a GatewayError (and its failure kind) when none came. */
+export function forward(pools: UpstreamPools, req: UpstreamRequest): Promise<UpstreamCall> {
   const call = new UpstreamCall(req.counter);
   const signal = req.signal;
   if (signal !== undefined) {
@@ -49,57 +49,11 @@ export async function forward(pools: UpstreamPools, req: UpstreamRequest): Promi
       headersTimeout: req.timeoutMs,
       bodyTimeout: req.timeoutMs,
     }, call as unknown as Dispatcher.DispatchHandler);
-    return await call.started;
   } catch (err) {
-    const error = new GatewayError(classify(err), `${(err as { code?: string }).code ?? 'ERROR'} ${(err as Error).message}`);
-    error.failure = failureKind(err);
-    error.instanceFailed = instanceFailed(error.failure, call);
-    throw error;
+    call.onError(err as Error); // a pool that refused the request at once fails the call as undici's errors do
   }
-}
-
-/**
- * Whether the failure is the instance's own. A connection it refused, reset or never accepted is. A
- * reset or a timeout on a connection is only once the instance had the whole request: until then a
- * body that stalled or broke off is as likely the client's doing (a slow upload, an abort), and a client
- * must never be able to open a circuit or eject an instance that serves everyone else. The price: an
- * instance that stops reading request bodies is caught by its bodiless requests only. A call the
- * gateway cut itself (a total timeout, the client gone) never is, whatever error undici reports for it.
- */
-function instanceFailed(kind: GatewayError['failure'], call: UpstreamCall): boolean {
-  if (kind === undefined || call.cut) return false;
-  return kind === 'connect-failure' || !call.connected || call.requestSent;
-}
-
-/** What kind of failure, for a retry: undefined when it was ours or the client's (a body we could not send). */
-function failureKind(err: unknown): GatewayError['failure'] {
-  switch ((err as { code?: string }).code) {
-    case 'ECONNREFUSED': case 'EHOSTUNREACH': case 'ENETUNREACH': case 'ENOTFOUND': case 'EAI_AGAIN': case 'UND_ERR_CONNECT_TIMEOUT':
-      return 'connect-failure';
-    case 'ECONNRESET': case 'EPIPE': case 'UND_ERR_SOCKET': case 'UND_ERR_CLOSED':
-      return 'reset';
-    case 'UND_ERR_HEADERS_TIMEOUT':
-      return 'status-504';
-    default:
-      return undefined;
-  }
-}
-
-function classify(err: unknown): ErrorCode {
-  if ((err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') return 'upstream_timeout';
-  switch ((err as { code?: string | number }).code) {
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_CONNECT_TIMEOUT':
-    case 'UND_ERR_ABORTED': // only our total-timeout signal aborts a request
-    case 23: // DOMException TIMEOUT_ERR from AbortSignal.timeout
-      return 'upstream_timeout';
-    case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
-      return 'bad_request';
-    case 'GATEHOUSE_BODY_TOO_LARGE':
-      return 'payload_too_large';
-    default:
-      return 'upstream_unreachable';
-  }
+  // Not an async function: its promise and the await's would be two more objects per request (bench:alloc).
+  return call.started;
 }
 
 /** Only requests that can carry a body stream one upstream; a bodiless GET sends none. */

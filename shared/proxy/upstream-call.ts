@@ -13,6 +13,7 @@ import { clientResponseHeaders } from '../http/headers.js';
 import { cutResponse, type RawRequest, type RawResponse } from '../http/gateway-io.js';
 import type { Instance } from '../discovery/instance.js';
 import type { Exchange } from '../exchange.js';
+import { callFailure } from './call-failure.js';
 
 /**
  * How an attempt went, for the instance's health (outlier detection, its circuit, the balancer):
@@ -121,7 +122,7 @@ export class UpstreamCall {
   }
 
   onError(err: Error): void {
-    if (this.statusCode === 0) this.reject(err);
+    if (this.statusCode === 0) this.reject(callFailure(err, this));
     else if (this.sink !== undefined) this.brokeOff(this.sink, err);
     else this.failure = err;
     this.callOver();

@@ -63,7 +63,7 @@ async function forwardTo(t: TierUpstream, u: UpstreamSettings, ex: Exchange, req
     const noted = ex.attempts === undefined ? undefined : startAttempt(ex.attempts, service.name, instance.origin);
     let res: UpstreamCall;
     try {
-      res = await forward(t.pools, { origin: instance.origin, method: request.method, pathAndQuery: ex.path + ex.search, headers, body, timeoutMs: u.timeoutMs, connectTimeoutMs: service.connectTimeoutMs, connections: service.connections.maxConnections, counter: ex, clientRequest: request.raw, clientResponse: reply.raw, ...(signal && { signal }) });
+      res = await forward(t.pools, { origin: instance.origin, method: request.method, pathAndQuery: ex.path + ex.search, headers, body, timeoutMs: u.timeoutMs, connectTimeoutMs: service.connectTimeoutMs, connections: service.connections.maxConnections, counter: ex, clientRequest: request.raw, clientResponse: reply.raw, signal });
     } catch (err) {
       const { failure, instanceFailed } = err as GatewayError;
       if (noted !== undefined) {
