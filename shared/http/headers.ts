@@ -30,7 +30,8 @@ function connectionTokens(value: string | string[] | undefined): Set<string> | u
   return tokens;
 }
 
-export function upstreamRequestHeaders(incoming: IncomingHttpHeaders): Record<string, string | string[]> {
+/** drop: more names to leave out (credentials the edge consumed, a route's removals), skipped as the set is built: a delete afterwards would turn the object into a slow dictionary. */
+export function upstreamRequestHeaders(incoming: IncomingHttpHeaders, drop?: readonly string[]): Record<string, string | string[]> {
   const listed = connectionTokens(incoming.connection);
   const out: Record<string, string | string[]> = {};
   for (const name in incoming) {
@@ -39,7 +40,7 @@ export function upstreamRequestHeaders(incoming: IncomingHttpHeaders): Record<st
     // X-Gatehouse-Consumer as one variable: a name with an underscore could pose as a gateway header.
     // Dropped, as nginx does by default.
     if (name.includes('_')) continue;
-    if (listed?.has(name)) continue;
+    if (listed?.has(name) || drop?.includes(name)) continue;
     const value = incoming[name];
     if (value !== undefined) out[name] = value;
   }

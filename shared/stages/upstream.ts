@@ -184,14 +184,15 @@ function retryable(service: UpstreamService, method: string, failure: RetryFailu
 export function upstreamHeadersOf(ex: Exchange, incoming: IncomingHttpHeaders): Record<string, string | string[]> {
   const fwd = ex.forwarded!;
   const trace = ex.trace!;
-  const headers = upstreamRequestHeaders(incoming);
+  const headers = upstreamRequestHeaders(incoming, ex.dropHeaders);
   headers['x-forwarded-for'] = fwd.xForwardedFor;
   headers['x-forwarded-proto'] = fwd.proto;
   headers['x-forwarded-host'] = fwd.host;
   headers['x-request-id'] = ex.requestId;
   headers.traceparent = traceparentOf(trace);
   if (trace.tracestate !== undefined) headers.tracestate = trace.tracestate;
-  if (ex.dropHeaders !== undefined) for (const name of ex.dropHeaders) delete headers[name];
+  // Left out as the set was built; a route that removes one of the gateway's own (x-forwarded-for, say) removes it here.
+  if (ex.dropHeaders !== undefined) for (const name of ex.dropHeaders) if (headers[name] !== undefined) delete headers[name];
   if (ex.dropCookies !== undefined && headers.cookie !== undefined) {
     const kept = withoutCookies(headers.cookie, ex.dropCookies);
     if (kept === '') delete headers.cookie;

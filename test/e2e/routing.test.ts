@@ -33,7 +33,7 @@ before(async () => {
       { name: 'exact', match: { path: '/exact' }, service: 'rr', authz: {} },
       { name: 'users', match: { pathPattern: '/users/:id/orders/*' }, service: 'rr', rewrite: { path: '/v2/orders/{id}' }, authz: {} },
       { name: 'strip', match: { pathPrefix: '/api' }, service: 'rr', rewrite: { stripPrefix: true }, authz: {},
-        requestHeaders: { set: { 'x-from': 'gatehouse', 'x-gatehouse-consumer': 'forged' }, remove: ['x-internal-note'] }, responseHeaders: { set: { 'x-served-by': 'gatehouse' }, remove: ['x-backend'] } },
+        requestHeaders: { set: { 'x-from': 'gatehouse', 'x-gatehouse-consumer': 'forged' }, remove: ['x-internal-note', 'x-forwarded-host'] }, responseHeaders: { set: { 'x-served-by': 'gatehouse' }, remove: ['x-backend'] } },
       { name: 'canary', match: { pathPrefix: '/api', headers: { 'x-canary': '1' } }, service: 'only-r3', rewrite: { replacePrefix: '/beta' }, authz: {} },
       { name: 'pinned', match: { pathPrefix: '/', headers: { 'x-pin': '*' } }, priority: 10, service: 'only-r3', authz: {} },
       { name: 'sticky', match: { pathPrefix: '/sticky' }, service: 'sticky', authz: {} },
@@ -73,6 +73,8 @@ test('exact paths, :param patterns, header matches and prefix rewrites reach the
   assert.equal(seen.url, '/things?x=1');
   assert.equal(seen.headers['x-from'], 'gatehouse');
   assert.equal(seen.headers['x-internal-note'], undefined);
+  assert.equal(seen.headers['x-forwarded-host'], undefined, 'a route may remove one of the gateway\'s own headers');
+  assert.ok(seen.headers['x-forwarded-for'], 'and only the ones it names');
   assert.equal(seen.headers['x-gatehouse-consumer'], '"anonymous"', 'route edits cannot write identity headers');
   assert.equal(stripped.headers['x-served-by'], 'gatehouse');
   assert.equal(stripped.headers['x-backend'], undefined);
